@@ -1,0 +1,119 @@
+"""How verdicts and progress look: an ipywidgets view in JupyterLab, plain text elsewhere.
+
+Both come from one object whose MIME bundle carries the widget *and* a readable
+text/plain, so a terminal, nbval or a grader's log shows words, not `VBox(...)`.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+
+from course.checker import Verdict
+
+PASS, FAIL, TODO = "✔", "✘", "○"
+GREEN, RED, GREY, AMBER = "#1a7f37", "#cf222e", "#8c959f", "#9a6700"
+CSS = """<style>
+.course-card{font-family:var(--jp-ui-font-family,sans-serif);border-left:4px solid var(--c);
+  padding:6px 12px;margin:4px 0;background:var(--jp-layout-color1,#fff)}
+.course-card h4{margin:2px 0 6px;color:var(--c)}
+.course-row{margin:3px 0}.course-msg{margin:2px 0 2px 22px}
+.course-card details{margin:2px 0 4px 22px;color:#57606a}
+.course-card summary{cursor:pointer;color:#0969da}
+.course-bar{display:inline-block;height:10px;background:#eaeef2;width:160px;vertical-align:middle}
+.course-bar span{display:block;height:10px;background:#2da44e}
+.course-chip{display:inline-block;min-width:34px;padding:1px 6px;margin:1px;border-radius:9px;
+  text-align:center;font-size:12px;color:#fff}
+</style>"""
+
+
+class Rendered:
+    """A displayable pair: a widget for Jupyter frontends, text for everything else."""
+
+    def __init__(self, html_text: str, plain: str) -> None:
+        self.html = html_text
+        self.plain = plain
+
+    def widget(self):  # noqa: ANN201 - ipywidgets is imported lazily
+        import ipywidgets
+
+        return ipywidgets.HTML(value=CSS + self.html)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:  # noqa: ANN001
+        try:
+            bundle = self.widget()._repr_mimebundle_()
+        except Exception:  # noqa: BLE001 - no widget support: text and HTML still work
+            bundle = {"text/html": CSS + self.html}
+        bundle["text/plain"] = self.plain
+        return bundle
+
+    def __repr__(self) -> str:
+        return self.plain
+
+
+def _summary(verdict: Verdict) -> str:
+    passed = sum(r.passed for r in verdict.results)
+    total = len(verdict.results)
+    if verdict.passed:
+        return f"all {total} checks pass"
+    return f"{passed} of {total} checks pass"
+
+
+def verdict_view(verdict: Verdict) -> Rendered:
+    colour = GREEN if verdict.passed else RED
+    icon = PASS if verdict.passed else FAIL
+    head = f"{icon} Exercise {verdict.exercise} · {verdict.title}: {_summary(verdict)}"
+    rows, lines = [], [head]
+    for r in verdict.results:
+        mark = PASS if r.passed else FAIL
+        rows.append(f'<div class="course-row"><b style="color:{GREEN if r.passed else RED}">'
+                    f"{mark}</b> {html.escape(r.name)}</div>")
+        lines.append(f"  {mark} {r.name}")
+        if not r.passed:
+            rows.append(f'<div class="course-msg">{html.escape(r.message)}</div>')
+            lines.append(f"      {r.message}")
+            if r.hint:
+                rows.append(f"<details><summary>Hint</summary>{html.escape(r.hint)}</details>")
+                lines.append(f"      Hint: {r.hint}")
+    if verdict.passed:
+        lines.append("  Well done. Your progress is saved: progress() shows it.")
+        rows.append('<div class="course-row">Well done. Your progress is saved: '
+                    "<code>progress()</code> shows it.</div>")
+    body = (f'<div class="course-card course-verdict" style="--c:{colour}">'
+            f"<h4>{html.escape(head)}</h4>{''.join(rows)}</div>")
+    return Rendered(body, "\n".join(lines))
+
+
+def message_view(title: str, message: str) -> Rendered:
+    body = (f'<div class="course-card" style="--c:{AMBER}"><h4>{html.escape(title)}</h4>'
+            f"<div>{html.escape(message)}</div></div>")
+    return Rendered(body, f"{title}\n  {message}")
+
+
+def _bar(done: int, total: int) -> str:
+    width = 0 if not total else round(100 * done / total)
+    return f'<span class="course-bar"><span style="width:{width}%"></span></span>'
+
+
+def progress_view(lessons: Iterable[tuple[str, list[tuple[str, str, str]]]]) -> Rendered:
+    """lessons: (lesson label, [(exercise id, title, status)]) with status passed/failed/todo."""
+    colours = {"passed": GREEN, "failed": RED, "todo": GREY}
+    marks = {"passed": PASS, "failed": FAIL, "todo": TODO}
+    rows, lines = [], []
+    done_all = total_all = 0
+    for label, exercises in lessons:
+        done = sum(s == "passed" for _, _, s in exercises)
+        done_all += done
+        total_all += len(exercises)
+        chips = "".join(
+            f'<span class="course-chip" title="{html.escape(ex_id)} {html.escape(title)}: '
+            f'{status}" style="background:{colours[status]}">{marks[status]} {ex_id}</span>'
+            for ex_id, title, status in exercises)
+        rows.append(f"<tr><td>{html.escape(label)}</td><td>{_bar(done, len(exercises))} "
+                    f"{done}/{len(exercises)}</td><td>{chips}</td></tr>")
+        lines.append(f"  {label:<34} {done}/{len(exercises)}  "
+                     + " ".join(f"{marks[s]} {i}" for i, _, s in exercises))
+    head = f"Course progress: {done_all} of {total_all} exercises pass"
+    body = (f'<div class="course-card course-progress" style="--c:{GREEN}"><h4>{head}</h4>'
+            f"{_bar(done_all, total_all)}<table>{''.join(rows)}</table></div>")
+    return Rendered(body, "\n".join([head, *lines]))

@@ -1,0 +1,65 @@
+"""Lesson 00's set-up check: is everything a learner needs here, and is AWS out of reach?"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import socket
+import sys
+
+from course import sandbox, workspace
+from course.display import Rendered
+
+PACKAGES = ("jupyterlab", "ipywidgets", "boto3", "moto", "aws-lambda-powertools", "pydantic",
+            "pytest")
+
+
+def _real_aws_blocked() -> tuple[bool, str]:
+    try:
+        socket.create_connection(("sts.amazonaws.com", 443), timeout=2).close()
+    except sandbox.SandboxBlocked:
+        return True, "a connection to sts.amazonaws.com was refused by the sandbox"
+    except OSError as exc:
+        return True, f"unreachable ({type(exc).__name__})"
+    return False, "REACHABLE: calls outside mock_aws() would reach a real AWS account"
+
+
+def rows() -> list[tuple[bool, str, str]]:
+    """(ok, what, detail) for every item of the set-up check."""
+    found = []
+    ok_python = sys.version_info >= (3, 11)
+    found.append((ok_python, "Python", sys.version.split()[0] + ("" if ok_python else
+                                                                  " (3.11 or newer needed)")))
+    for name in PACKAGES:
+        try:
+            found.append((True, name, importlib.metadata.version(name)))
+        except importlib.metadata.PackageNotFoundError:
+            found.append((False, name, "missing: run `make lab` to install the course"))
+    found.append((sandbox.is_active(), "AWS sandbox",
+                  "active: fake credentials, region " + sandbox.REGION if sandbox.is_active()
+                  else "OFF: you opted in to real AWS"))
+    blocked, detail = _real_aws_blocked()
+    found.append((blocked, "Real AWS", detail))
+    root = workspace.root()
+    root.mkdir(parents=True, exist_ok=True)
+    probe = root / ".course" / "write-test"
+    try:
+        probe.parent.mkdir(exist_ok=True)
+        probe.write_text("ok")
+        probe.unlink()
+        found.append((True, "Workspace", str(root)))
+    except OSError as exc:
+        found.append((False, "Workspace", f"{root} is not writable: {exc}"))
+    return found
+
+
+def report() -> Rendered:
+    items = rows()
+    ok = all(good for good, _, _ in items)
+    head = "Set-up check: all good" if ok else "Set-up check: something needs attention"
+    html_rows = "".join(
+        f"<tr><td style='color:{'#1a7f37' if good else '#cf222e'}'>{'✔' if good else '✘'}</td>"
+        f"<td>{what}</td><td>{detail}</td></tr>" for good, what, detail in items)
+    body = (f'<div class="course-card" style="--c:{"#1a7f37" if ok else "#cf222e"}">'
+            f"<h4>{head}</h4><table>{html_rows}</table></div>")
+    plain = "\n".join([head] + [f"  {'✔' if g else '✘'} {w:<22} {d}" for g, w, d in items])
+    return Rendered(body, plain)

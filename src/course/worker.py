@@ -1,0 +1,162 @@
+"""The warm check worker: one long-lived process per kernel that has already imported
+boto3, moto and Powertools, and forks a fresh child for every check.
+
+A bare pytest process needs ~2.5 s to start here; a fork of a warm worker needs a few
+milliseconds, which is what makes `check()` answer within a fraction of a second.
+
+Protocol: JSON lines. The worker prints {"ready": true} once warm, then answers each
+request {"exercise": "0.1", "project": "/path"} with a verdict (or {"error": "..."}).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+from course import checking
+
+START_TIMEOUT = 60.0  # seconds to wait for a cold worker (first import of boto3 & moto)
+
+
+def _warm_up() -> None:
+    """Import and exercise the heavy libraries once, so forked children inherit them."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        for service in ("s3", "dynamodb", "sqs"):
+            client = boto3.client(service)
+            {"s3": client.list_buckets, "dynamodb": client.list_tables,
+             "sqs": client.list_queues}[service]()
+    import aws_lambda_powertools.event_handler  # noqa: F401
+    import aws_lambda_powertools.logging  # noqa: F401
+    import pydantic  # noqa: F401
+
+
+def _checks_stamp() -> tuple[float, ...]:
+    return tuple(p.stat().st_mtime for p in checking.lesson_modules())
+
+
+def serve(requests: IO[str], replies: IO[str]) -> None:
+    from course import checker
+
+    stamp = _checks_stamp()
+    checking.load_all()
+    replies.write(json.dumps({"ready": True}) + "\n")
+    replies.flush()
+    for line in requests:
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+            if _checks_stamp() != stamp:  # a check module was edited: reload them all
+                stamp = _checks_stamp()
+                checking.load_all(force=True)
+            verdict = checker.run_isolated(request["exercise"], request["project"])
+            reply = verdict.to_json()
+        except checking.LearnerError as exc:
+            reply = {"error": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - the worker must survive anything
+            reply = {"error": f"The checker failed: {type(exc).__name__}: {exc}"}
+        replies.write(json.dumps(reply) + "\n")
+        replies.flush()
+
+
+def main() -> None:
+    from course import sandbox
+
+    sandbox.activate()
+    # Keep the protocol on a private copy of stdout; stray prints go to stderr.
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    _warm_up()
+    serve(sys.stdin, replies)
+
+
+class WorkerError(RuntimeError):
+    pass
+
+
+class Worker:
+    """The kernel's handle on its worker process: start it early, restart it if it dies."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[str] | None = None
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        if self._proc and self._proc.poll() is None:
+            return
+        log = Path(os.environ.get("TMPDIR", "/tmp")) / f"course-worker-{os.getpid()}.log"
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "course.worker"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=log.open("w"), text=True, bufsize=1,
+            env=os.environ.copy(),
+        )
+        self._ready = False
+
+    def stop(self) -> None:
+        if self._proc and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None
+
+    def _readline(self, timeout: float) -> dict:
+        assert self._proc and self._proc.stdout
+        box: list[str] = []
+        reader = threading.Thread(target=lambda: box.append(self._proc.stdout.readline()),
+                                  daemon=True)
+        reader.start()
+        reader.join(timeout)
+        if not box or not box[0]:
+            self.stop()
+            raise WorkerError("The check worker stopped answering; it has been restarted.")
+        return json.loads(box[0])
+
+    def request(self, exercise_id: str, project: Path, timeout: float) -> dict:
+        with self._lock:
+            self.start()
+            if not self._ready:
+                self._readline(START_TIMEOUT)
+                self._ready = True
+            assert self._proc and self._proc.stdin
+            try:
+                self._proc.stdin.write(json.dumps({"exercise": exercise_id,
+                                                   "project": str(project)}) + "\n")
+                self._proc.stdin.flush()
+            except BrokenPipeError:
+                self.stop()
+                raise WorkerError("The check worker had stopped; run the check again.") from None
+            return self._readline(timeout)
+
+
+_worker = Worker()
+
+
+def run(exercise_id: str, project: Path) -> dict:
+    """Ask the (warm) worker to check an exercise; restarts the worker once if it died."""
+    exercise = checking.get(exercise_id)
+    limit = exercise.timeout * len(exercise.behaviours) + 10.0
+    start = time.perf_counter()
+    try:
+        reply = _worker.request(exercise_id, project, limit)
+    except WorkerError:
+        reply = _worker.request(exercise_id, project, limit)
+    reply.setdefault("seconds", round(time.perf_counter() - start, 4))
+    return reply
+
+
+def prestart() -> None:
+    """Start warming the worker now, so the first check is quick."""
+    _worker.start()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Lambda handlers: the entry points named in the function configuration."""

@@ -1,0 +1,154 @@
+"""Lessons 03 and 04: the users API. Powertools routing, pydantic validation, DynamoDB storage.
+
+Every client mistake is a 4xx JSON {"message": ...}; anything unexpected is a generic 500 whose
+detail only goes to the log.
+
+Environment: USERS_TABLE (default "users"), POWERTOOLS_SERVICE_NAME, POWERTOOLS_LOG_LEVEL.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import (
+    BadRequestError,
+    NotFoundError,
+    ServiceError,
+)
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ValidationError
+
+from models.user import ListQuery, User, UserCreate
+from services.dynamodb_service import DynamoDBService, ItemAlreadyExists
+
+logger = Logger()
+tracer = Tracer()
+app = APIGatewayRestResolver()
+
+Model = TypeVar("Model", bound=BaseModel)
+
+EMAIL_INDEX = "email-index"
+USER_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# The API's paths and their methods, so a known path with another method gets 405, not 404.
+ALLOWED_METHODS = {
+    re.compile(r"/users"): ("GET", "POST"),
+    re.compile(r"/users/[^/]+"): ("GET",),
+}
+
+
+@functools.cache
+def users_service() -> DynamoDBService:
+    """The table service, created on first use and reused by warm invocations.
+
+    Lazy, so importing this module needs no AWS; tests call users_service.cache_clear().
+    """
+    return DynamoDBService(os.environ.get("USERS_TABLE", "users"))
+
+
+@app.get("/users")
+@tracer.capture_method
+def list_users() -> dict[str, Any]:
+    query = validate(ListQuery, app.current_event.query_string_parameters or {})
+    users = [User.model_validate(item) for item in users_service().scan_items(limit=query.limit)]
+    return {"users": [user.model_dump() for user in users], "count": len(users)}
+
+
+@app.get("/users/<user_id>")
+@tracer.capture_method
+def get_user(user_id: str) -> dict[str, Any]:
+    # Ids are UUIDs: anything else cannot exist (and would not even be a valid DynamoDB key).
+    item = users_service().get_item({"user_id": user_id}) if USER_ID.fullmatch(user_id) else None
+    if item is None:
+        raise NotFoundError("User not found")
+    return User.model_validate(item).model_dump()
+
+
+@app.post("/users")
+@tracer.capture_method
+def create_user() -> tuple[dict[str, Any], int]:
+    data = validate(UserCreate, json_object_body())
+    # Best effort: GSIs are eventually consistent, so two simultaneous requests could both pass.
+    if users_service().query_items("email", data.email, index_name=EMAIL_INDEX):
+        raise ServiceError(409, "A user with this email already exists")
+    user = User.new(data)
+    try:
+        users_service().save_item(user.to_item())  # conditional: never overwrites a user
+    except ItemAlreadyExists as exc:
+        raise ServiceError(409, "User already exists") from exc
+    logger.info("User created", user_id=user.user_id)
+    return user.model_dump(), 201
+
+
+def json_object_body() -> dict[str, Any]:
+    """The request body as a JSON object (base64 bodies are decoded first)."""
+    try:
+        body = app.current_event.json_body
+    except ValueError as exc:  # bad JSON, bad base64 and bad UTF-8 are all ValueErrors
+        raise BadRequestError("Request body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise BadRequestError("Request body must be a JSON object")
+    return body
+
+
+def validate(model: type[Model], data: dict[str, Any]) -> Model:
+    """data as a model, or a 400 listing each invalid field (no input values, no internals)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(map(str, error["loc"])), "message": error["msg"]}
+            for error in exc.errors(include_url=False, include_input=False)
+        ]
+        raise BadRequestError({"message": "Invalid request", "errors": errors}) from exc
+
+
+def allowed_methods(path: str) -> tuple[str, ...]:
+    """The methods the API accepts for this path (empty if the path is unknown)."""
+    return next((m for rule, m in ALLOWED_METHODS.items() if rule.fullmatch(path)), ())
+
+
+@app.not_found
+def not_found(exc: NotFoundError) -> Response:
+    """Unknown route (or a route raising NotFoundError): 404, or 405 for a known path."""
+    allowed = allowed_methods(app.current_event.path)
+    if allowed and app.current_event.http_method.upper() not in allowed:
+        headers = {"Allow": ", ".join(allowed)}
+        return json_response(405, {"message": "Method not allowed"}, headers)
+    return json_response(404, {"message": exc.msg})
+
+
+# Handlers are looked up along the exception's MRO, so without this one the catch-all below
+# would also catch BadRequestError and turn every 4xx into a 500.
+@app.exception_handler(ServiceError)
+def client_error(exc: ServiceError) -> Response:
+    body = exc.msg if isinstance(exc.msg, dict) else {"message": exc.msg}
+    return json_response(exc.status_code, body)
+
+
+@app.exception_handler(Exception)
+def server_error(exc: Exception) -> Response:
+    logger.exception("Unhandled error")  # the detail goes to the log, never to the client
+    return json_response(500, {"message": "Internal server error"})
+
+
+def json_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=body,
+        headers=headers,
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)  # responses hold personal data (emails)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""Data models (pydantic) shared by the handlers and services."""

@@ -1,0 +1,1 @@
+"""AWS service wrappers used by the handlers."""

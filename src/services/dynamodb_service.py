@@ -1,0 +1,134 @@
+"""A small DynamoDB table wrapper: conditional writes, full pagination, own exceptions.
+
+Callers never see botocore's ClientError: they catch ItemAlreadyExists, ItemNotFound or
+ServiceError, so a handler can map each one to an HTTP status without knowing boto3.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import BotoCoreError, ClientError
+
+logger = logging.getLogger(__name__)
+
+Item = dict[str, Any]
+
+
+class ServiceError(Exception):
+    """DynamoDB failed for a reason the caller cannot fix (throttling, permissions, network)."""
+
+
+class ItemAlreadyExists(ServiceError):
+    """A create-only write found an item with the same key."""
+
+
+class ItemNotFound(ServiceError):
+    """The item to delete does not exist."""
+
+
+class DynamoDBService:
+    """Read and write items of one table. Create it once per execution environment."""
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        partition_key: str = "user_id",
+        resource: Any | None = None,
+    ) -> None:
+        self.partition_key = partition_key
+        self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
+
+    def get_item(self, key: Item) -> Item | None:
+        """The item with this key, or None."""
+        with _translate_errors("get_item"):
+            return self._table.get_item(Key=key).get("Item")
+
+    def save_item(self, item: Item, *, overwrite: bool = False) -> None:
+        """Write an item; unless overwrite=True, raise ItemAlreadyExists if its key is taken."""
+        options: dict[str, Any] = {}
+        if not overwrite:
+            options["ConditionExpression"] = Attr(self.partition_key).not_exists()
+        with _translate_errors("save_item", on_condition=ItemAlreadyExists):
+            self._table.put_item(Item=item, **options)
+
+    def delete_item(self, key: Item) -> None:
+        """Delete an item; raise ItemNotFound if there is none with this key."""
+        condition = Attr(self.partition_key).exists()
+        with _translate_errors("delete_item", on_condition=ItemNotFound):
+            self._table.delete_item(Key=key, ConditionExpression=condition)
+
+    def query_items(
+        self, key_name: str, key_value: Any, *, index_name: str | None = None
+    ) -> list[Item]:
+        """All items whose key_name equals key_value, reading every page (1 MB each)."""
+        params: dict[str, Any] = {"KeyConditionExpression": Key(key_name).eq(key_value)}
+        if index_name:
+            params["IndexName"] = index_name
+        with _translate_errors("query_items"):
+            return _read_pages(self._table.query, params)
+
+    def scan_items(self, *, limit: int) -> list[Item]:
+        """Up to `limit` items in no particular order. A Scan reads the table itself, not an
+        index: keep it for small tables or bounded pages like this one."""
+        with _translate_errors("scan_items"):
+            return _read_pages(self._table.scan, {"Limit": limit}, limit=limit)
+
+
+def _read_pages(operation: Any, params: Item, *, limit: int | None = None) -> list[Item]:
+    """Call a query/scan until DynamoDB stops returning LastEvaluatedKey or `limit` is met."""
+    items: list[Item] = []
+    while True:
+        page = operation(**params)
+        items.extend(page.get("Items", []))
+        next_start = page.get("LastEvaluatedKey")
+        if next_start is None or (limit is not None and len(items) >= limit):
+            return items[:limit]
+        params = {**params, "ExclusiveStartKey": next_start}
+
+
+@contextmanager
+def _translate_errors(
+    operation: str, *, on_condition: type[ServiceError] | None = None
+) -> Iterator[None]:
+    """Turn botocore errors into this module's exceptions; log the unexpected ones."""
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response["Error"]["Code"]
+        if code == "ConditionalCheckFailedException" and on_condition:
+            raise on_condition(operation) from exc
+        logger.exception("DynamoDB %s failed with %s", operation, code)
+        raise ServiceError(f"DynamoDB {operation} failed") from exc
+    except BotoCoreError as exc:
+        logger.exception("DynamoDB %s failed", operation)
+        raise ServiceError(f"DynamoDB {operation} failed") from exc
+
+
+def create_users_table(resource: Any, name: str = "users") -> Any:
+    """Create the users table (key user_id, GSI "email-index" on email) and wait until it is
+    ready. For tests, notebooks and local use: in production Terraform owns the table."""
+    table = resource.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "user_id", "AttributeType": "S"},
+            {"AttributeName": "email", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "email-index",
+                "KeySchema": [{"AttributeName": "email", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    table.wait_until_exists()
+    return table
