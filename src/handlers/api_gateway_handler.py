@@ -36,9 +36,10 @@ Model = TypeVar("Model", bound=BaseModel)
 EMAIL_INDEX = "email-index"
 USER_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # The API's paths and their methods, so a known path with another method gets 405, not 404.
+# Like the REST resolver's own patterns, they accept trailing slashes.
 ALLOWED_METHODS = {
-    re.compile(r"/users"): ("GET", "POST"),
-    re.compile(r"/users/[^/]+"): ("GET",),
+    re.compile(r"/users/*"): ("GET", "POST"),
+    re.compile(r"/users/[^/]+/*"): ("GET",),
 }
 
 
@@ -148,7 +149,9 @@ def json_response(
     )
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False
+)
 @tracer.capture_lambda_handler(capture_response=False)  # responses hold personal data (emails)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -10,12 +11,14 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools import Logger
 from moto import mock_aws
 
 from handlers.api_gateway_handler import users_service
 from services.dynamodb_service import create_users_table
 
 RestEvent = Callable[..., dict[str, Any]]
+LogRecords = Callable[[], list[dict[str, Any]]]
 
 
 @dataclass
@@ -37,10 +40,30 @@ def lambda_context() -> FakeLambdaContext:
 
 
 @pytest.fixture
+def capture_logs(monkeypatch: pytest.MonkeyPatch) -> Callable[[Logger], LogRecords]:
+    """capture_logs(logger) -> a function returning the JSON records that logger wrote since.
+
+    A Powertools Logger's handler binds sys.stdout when the Logger is created (at import), so
+    capsys cannot see it: the handler is pointed at a buffer instead, and restored afterwards.
+    """
+
+    def capture(logger: Logger) -> LogRecords:
+        buffer = io.StringIO()
+        monkeypatch.setattr(logger.registered_handler, "stream", buffer)
+        return lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
+
+    return capture
+
+
+@pytest.fixture
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials and region, so nothing can reach a real account."""
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN",
-                 "AWS_SESSION_TOKEN"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SECURITY_TOKEN",
+        "AWS_SESSION_TOKEN",
+    ):
         monkeypatch.setenv(name, "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.delenv("AWS_PROFILE", raising=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 from typing import Any
@@ -26,12 +25,8 @@ def fresh_state(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def log_records(monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[dict[str, Any]]]:
-    """The Logger's JSON records. Its handler bound sys.stdout when the module was imported,
-    so capsys cannot see it: point the handler at a buffer instead."""
-    buffer = io.StringIO()
-    monkeypatch.setattr(powertools_handler.logger.registered_handler, "stream", buffer)
-    return lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
+def log_records(capture_logs: Callable) -> Callable[[], list[dict[str, Any]]]:
+    return capture_logs(powertools_handler.logger)
 
 
 def emf_blobs(stdout: str) -> dict[str, dict[str, Any]]:
