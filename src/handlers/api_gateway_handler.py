@@ -28,13 +28,13 @@ from models.user import ListQuery, User, UserCreate
 from services.dynamodb_service import DynamoDBService, ItemAlreadyExists
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer()  # also patches boto3: each DynamoDB call is a subsegment
 app = APIGatewayRestResolver()
 
 Model = TypeVar("Model", bound=BaseModel)
 
 EMAIL_INDEX = "email-index"
-USER_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # The API's paths and their methods, so a known path with another method gets 405, not 404.
 # Like the REST resolver's own patterns, they accept trailing slashes.
 ALLOWED_METHODS = {
@@ -53,7 +53,6 @@ def users_service() -> DynamoDBService:
 
 
 @app.get("/users")
-@tracer.capture_method
 def list_users() -> dict[str, Any]:
     query = validate(ListQuery, app.current_event.query_string_parameters or {})
     users = [User.model_validate(item) for item in users_service().scan_items(limit=query.limit)]
@@ -61,17 +60,17 @@ def list_users() -> dict[str, Any]:
 
 
 @app.get("/users/<user_id>")
-@tracer.capture_method
 def get_user(user_id: str) -> dict[str, Any]:
     # Ids are UUIDs: anything else cannot exist (and would not even be a valid DynamoDB key).
-    item = users_service().get_item({"user_id": user_id}) if USER_ID.fullmatch(user_id) else None
+    item = (
+        users_service().get_item({"user_id": user_id}) if UUID_PATTERN.fullmatch(user_id) else None
+    )
     if item is None:
         raise NotFoundError("User not found")
     return User.model_validate(item).model_dump()
 
 
 @app.post("/users")
-@tracer.capture_method
 def create_user() -> tuple[dict[str, Any], int]:
     data = validate(UserCreate, json_object_body())
     # Best effort: GSIs are eventually consistent, so two simultaneous requests could both pass.

@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 logger = logging.getLogger(__name__)
-logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
 
 
 class InvalidEventError(ValueError):

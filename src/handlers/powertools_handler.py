@@ -51,7 +51,7 @@ def get_user(user_id: str) -> dict[str, str]:
 @app.post("/users")
 @tracer.capture_method
 def create_user() -> tuple[dict[str, str], int]:
-    body = json_body()
+    body = parse_json_body()
     name = body.get("name") if isinstance(body, dict) else None
     if not isinstance(name, str) or not name.strip():
         raise BadRequestError("Field 'name' must be a non-empty string")
@@ -62,7 +62,7 @@ def create_user() -> tuple[dict[str, str], int]:
     return user, 201
 
 
-def json_body() -> Any:
+def parse_json_body() -> Any:
     """The parsed request body (base64 bodies are decoded first); a client error if invalid."""
     try:
         return app.current_event.json_body

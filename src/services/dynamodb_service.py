@@ -33,7 +33,11 @@ class ItemNotFound(ServiceError):
 
 
 class DynamoDBService:
-    """Read and write items of one table. Create it once per execution environment."""
+    """Read and write items of one table. Create it once per execution environment.
+
+    partition_key names the table's partition key (the course's users table: user_id);
+    resource is a boto3 DynamoDB resource, created from the environment when omitted.
+    """
 
     def __init__(
         self,
@@ -104,10 +108,11 @@ def _translate_errors(
         code = exc.response["Error"]["Code"]
         if code == "ConditionalCheckFailedException" and on_condition:
             raise on_condition(operation) from exc
-        logger.exception("DynamoDB %s failed with %s", operation, code)
+        # One line here; the caller that finally handles the error logs the traceback.
+        logger.error("DynamoDB %s failed: %s", operation, code)
         raise ServiceError(f"DynamoDB {operation} failed") from exc
     except BotoCoreError as exc:
-        logger.exception("DynamoDB %s failed", operation)
+        logger.error("DynamoDB %s failed: %s", operation, type(exc).__name__)
         raise ServiceError(f"DynamoDB {operation} failed") from exc
 
 
