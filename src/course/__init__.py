@@ -46,7 +46,7 @@ def _should_raise() -> bool:
 def check(exercise_id: str, *, project: str | Path | None = None) -> None:
     """Run exercise `exercise_id`'s hidden tests against your workspace and show the verdict."""
     from course import checker, checking, display, worker
-    from course import progress as store
+    from course import progress_store as store
 
     root = workspace.root(project)
     try:
@@ -69,7 +69,7 @@ def check(exercise_id: str, *, project: str | Path | None = None) -> None:
 
 def progress(*, project: str | Path | None = None) -> None:
     """Show every exercise of the course, passed or not (kept in your workspace)."""
-    from course import progress as store
+    from course import progress_store as store
 
     _show(store.view(workspace.root(project)))
 

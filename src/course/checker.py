@@ -119,6 +119,7 @@ def _isolate(root: Path) -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the child
     reference_src = (COURSE_ROOT / "src").resolve()
     sys.path[:] = [str(root / "src")] + [
         p for p in sys.path if p and Path(p).resolve() != reference_src

@@ -7,6 +7,7 @@ error or an exercise that still holds its placeholder.
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 from datetime import datetime
@@ -67,6 +68,8 @@ def _forget_module(path: Path, root: Path) -> None:
     name = ".".join(rel.parts).removesuffix(".__init__")
     for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
         del sys.modules[loaded]
+    sys.path_importer_cache.pop(str(root / "src"), None)  # the folder may be new
+    importlib.invalidate_caches()
 
 
 def register(ipython) -> None:  # noqa: ANN001 - IPython's InteractiveShell

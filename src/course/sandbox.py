@@ -39,8 +39,12 @@ _real_connect_ex = socket.socket.connect_ex
 _active = False
 
 
-class SandboxBlocked(ConnectionRefusedError):
-    """Raised instead of opening a connection that would leave this machine."""
+class SandboxBlocked(RuntimeError):
+    """Raised instead of opening a connection that would leave this machine.
+
+    Not an OSError on purpose: HTTP clients would retry an OSError (slowly) and reword it;
+    this one reaches the learner at once and with its message.
+    """
 
 
 def _message(target: object) -> str:

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -30,10 +31,9 @@ def _warm_up() -> None:
     from moto import mock_aws
 
     with mock_aws():
-        for service in ("s3", "dynamodb", "sqs"):
-            client = boto3.client(service)
-            {"s3": client.list_buckets, "dynamodb": client.list_tables,
-             "sqs": client.list_queues}[service]()
+        boto3.client("s3").list_buckets()
+        boto3.client("dynamodb").list_tables()
+        boto3.client("sqs").list_queues()
     import aws_lambda_powertools.event_handler  # noqa: F401
     import aws_lambda_powertools.logging  # noqa: F401
     import pydantic  # noqa: F401
@@ -75,7 +75,12 @@ def main() -> None:
     # Keep the protocol on a private copy of stdout; stray prints go to stderr.
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
-    _warm_up()
+    try:
+        _warm_up()
+    except Exception:  # noqa: BLE001 - a colder worker still works
+        import traceback
+
+        traceback.print_exc()
     serve(sys.stdin, replies)
 
 
@@ -88,16 +93,17 @@ class Worker:
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen[str] | None = None
+        self._log = Path(tempfile.gettempdir()) / "course-worker.log"
         self._ready = False
         self._lock = threading.Lock()
 
     def start(self) -> None:
         if self._proc and self._proc.poll() is None:
             return
-        log = Path(os.environ.get("TMPDIR", "/tmp")) / f"course-worker-{os.getpid()}.log"
+        self._log = Path(tempfile.gettempdir()) / f"course-worker-{os.getpid()}.log"
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "course.worker"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=log.open("w"), text=True, bufsize=1,
+            stdout=subprocess.PIPE, stderr=self._log.open("w"), text=True, bufsize=1,
             env=os.environ.copy(),
         )
         self._ready = False
@@ -117,7 +123,9 @@ class Worker:
         reader.join(timeout)
         if not box or not box[0]:
             self.stop()
-            raise WorkerError("The check worker stopped answering; it has been restarted.")
+            tail = self._log.read_text()[-600:] if self._log.exists() else ""
+            raise WorkerError("The check worker stopped answering (it will restart on the next "
+                              f"check). Its log, {self._log}, ends with:\n{tail}")
         return json.loads(box[0])
 
     def request(self, exercise_id: str, project: Path, timeout: float) -> dict:
