@@ -23,3 +23,14 @@ def root(project: str | Path | None = None) -> Path:
 
 def src_dir(project: str | Path | None = None) -> Path:
     return root(project) / "src"
+
+
+def create_layout(project: str | Path | None = None) -> Path:
+    """Create the guideline's folders (Python packages get an empty __init__.py)."""
+    base = root(project)
+    for folder in LAYOUT:
+        path = base / folder
+        path.mkdir(parents=True, exist_ok=True)
+        if folder.startswith("src/"):
+            (path / "__init__.py").touch()
+    return base
