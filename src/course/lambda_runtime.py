@@ -1,0 +1,717 @@
+"""Run a Lambda handler the way Lambda runs it, without Docker: `invoke()` returns an `Invocation`.
+
+    >>> from course.lambda_runtime import invoke
+    >>> result = invoke("handlers.api_handler.lambda_handler", {"httpMethod": "GET"})
+    >>> result.response, result.report
+
+moto stores Lambda functions but never runs them here, so the course runs handlers itself:
+
+- each function runs in its own Python process (`course.lambda_context` is the inside), with the
+  project's src folder as LAMBDA_TASK_ROOT and first on `sys.path`, the course sandbox active
+  (fake credentials, loopback-only network) and Lambda's environment variables;
+- the first call starts the process: a cold start, with an Init Duration. Later calls with the same
+  handler, configuration and unchanged source files reuse it (warm: module-level state survives);
+  `cold=True`, a new configuration or an edited .py file under src start a fresh process;
+- the timeout is enforced by killing the process, memory by watching its peak resident memory;
+- the result carries the response or Lambda's error object, the function's log lines
+  (START / output / END / REPORT) and the REPORT figures.
+
+Differences from Lambda worth knowing: Duration is measured around the handler call inside the
+process (Lambda measures a little more); Max Memory Used is the process's peak RSS (Lambda counts
+the whole sandbox, so real figures are some MB higher); a function that goes over its memory is
+killed when the course notices (it checks every 25 ms and after each call), not by a cgroup at the
+exact byte; the init phase is cut at min(10 s, timeout + 2 s) instead of Lambda's 10 s plus a retry.
+"""
+
+from __future__ import annotations
+
+import atexit
+import html
+import json
+import math
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from course import workspace
+from course.sandbox import REGION
+
+__all__ = ["Invocation", "billed_duration_ms", "format_report", "invoke", "shutdown"]
+
+ACCOUNT_ID = "123456789012"
+INIT_LIMIT_S = 10.0  # Lambda's limit for the init phase of an on-demand function
+INIT_GRACE_S = 2.0  # the course's init limit is min(INIT_LIMIT_S, timeout + INIT_GRACE_S)
+MEMORY_RANGE_MB = (128, 10240)
+MAX_TIMEOUT_S = 900.0
+# Variables Lambda refuses in a function's configuration ("reserved keys").
+RESERVED_ENV = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
+_PAYLOAD_LIMIT = 6 * 1024 * 1024
+_FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_POLL_S = 0.025  # how often a running function's memory is checked
+_LOG_SHOWN_BYTES = 256 * 1024  # per invocation, like CloudWatch's 256 KB event limit
+_LOG_FILE_RESET_BYTES = 8 * 1024 * 1024
+_COURSE_PACKAGE = Path(__file__).resolve().parent
+_PY = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+# The child imports `course` from this package's folder without putting the course's src/ on
+# sys.path (src/ also holds the reference handlers/, models/, services/, utils/, which must never
+# stand in for the learner's) and without running course/__init__.py (the kernel-side toolkit).
+_BOOTSTRAP = (
+    "import sys, types, importlib.machinery as m\n"
+    "c = types.ModuleType('course')\n"
+    "c.__spec__ = m.ModuleSpec('course', None, is_package=True)\n"
+    "c.__path__ = c.__spec__.submodule_search_locations = [sys.argv[1]]\n"
+    "sys.modules['course'] = c\n"
+    "from course.lambda_context import main\n"
+    "main(sys.argv[2:])\n"
+)
+
+
+def billed_duration_ms(duration_ms: float, init_duration_ms: float | None = None) -> int:
+    """What Lambda bills: rounded up to the next millisecond, at least 1 ms.
+
+    Since 1 August 2025 Lambda also bills the INIT phase of on-demand functions packaged as a zip
+    with a managed runtime (like these), so a cold start bills ceil(duration + init duration);
+    a warm call bills ceil(duration).
+    """
+    total = duration_ms + (init_duration_ms or 0.0)
+    return max(1, math.ceil(round(total, 6)))
+
+
+def format_report(request_id: str, duration_ms: float, billed_ms: int, memory_mb: int,
+                  max_memory_used_mb: int, init_duration_ms: float | None = None,
+                  status: str | None = None, error_type: str | None = None) -> str:
+    """Lambda's REPORT line (tab-separated; Init Duration only on a cold start)."""
+    fields = [f"REPORT RequestId: {request_id}", f"Duration: {duration_ms:.2f} ms",
+              f"Billed Duration: {billed_ms} ms", f"Memory Size: {memory_mb} MB",
+              f"Max Memory Used: {max_memory_used_mb} MB"]
+    if init_duration_ms is not None:
+        fields.append(f"Init Duration: {init_duration_ms:.2f} ms")
+    if status:
+        fields.append(f"Status: {status}")
+    if error_type:
+        fields.append(f"Error Type: {error_type}")
+    return "\t".join(fields)
+
+
+@dataclass(repr=False)
+class Invocation:
+    """One call of a handler: the response or error, the logs and the REPORT figures."""
+
+    response: Any
+    error: dict[str, Any] | None
+    logs: str
+    report: str
+    duration_ms: float
+    billed_duration_ms: int
+    init_duration_ms: float | None
+    max_memory_used_mb: int
+    memory_mb: int
+    request_id: str
+    cold: bool
+    handler: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the handler returned a (JSON-serialisable) value."""
+        return self.error is None
+
+    def _headline(self) -> str:
+        start = "cold start" if self.cold else "warm"
+        if self.ok:
+            return f"Succeeded ({start}): {self.handler}"
+        return f"Failed ({start}): {self.handler}"
+
+    def _error_text(self) -> str:
+        if not self.error:
+            return ""
+        text = f"{self.error.get('errorType')}: {self.error.get('errorMessage')}"
+        stack = self.error.get("stackTrace") or []
+        if stack:
+            text += "\nTraceback (most recent call last):\n" + "".join(stack).rstrip("\n")
+        return text
+
+    def __str__(self) -> str:
+        parts = [self._headline()]
+        if self.ok:
+            parts.append("Response: " + _pretty(self.response))
+        else:
+            parts.append(self._error_text())
+        parts.extend(f"Note: {note}" for note in self.notes)
+        parts.append(self.report)
+        return "\n".join(parts)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        color = "#2e7d32" if self.ok else "#c62828"
+        status = "&#10004; Succeeded" if self.ok else "&#10008; Failed"
+        start = "cold start" if self.cold else "warm"
+        esc = html.escape
+        pre = ("margin:4px 0;padding:6px;max-height:24em;overflow:auto;white-space:pre-wrap;"
+               "background:rgba(127,127,127,.08);border-radius:3px;font-size:90%")
+        rows = [
+            f'<div><b style="color:{color}">{status}</b> &middot; {start} &middot; '
+            f"<code>{esc(self.handler)}</code> &middot; {self.duration_ms:.2f} ms &middot; "
+            f"{self.max_memory_used_mb} of {self.memory_mb} MB</div>"
+        ]
+        if self.ok:
+            rows.append(f'<div style="margin-top:4px">Response</div>'
+                        f'<pre style="{pre}">{esc(_pretty(self.response))}</pre>')
+        else:
+            rows.append(f'<div style="margin-top:4px;color:{color}">Error</div>'
+                        f'<pre style="{pre}">{esc(self._error_text())}</pre>')
+        if self.notes:
+            items = "".join(f"<li>{esc(note)}</li>" for note in self.notes)
+            rows.append(f'<ul style="margin:4px 0">{items}</ul>')
+        line_count = self.logs.count("\n") + 1
+        opened = " open" if line_count <= 30 or not self.ok else ""
+        rows.append(f"<details{opened}><summary>Logs ({line_count} lines)</summary>"
+                    f'<pre style="{pre}">{esc(self.logs)}</pre></details>')
+        rows.append(f'<pre style="{pre};opacity:.8">{esc(self.report)}</pre>')
+        return (f'<div class="course-invocation" style="border:1px solid rgba(127,127,127,.35);'
+                f'border-left:4px solid {color};padding:6px 10px;margin:4px 0">'
+                + "".join(rows) + "</div>")
+
+
+def _pretty(value: Any, limit: int = 4000) -> str:
+    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    if len(text) > limit:
+        text = text[:limit] + f"\n... ({len(text) - limit} more characters)"
+    return text
+
+
+@dataclass(frozen=True)
+class _Config:
+    src: str
+    handler: str
+    env: tuple[tuple[str, str], ...]
+    memory_mb: int
+    timeout: float
+    function_name: str
+
+    @property
+    def function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
+
+    @property
+    def init_limit(self) -> float:
+        return min(INIT_LIMIT_S, self.timeout + INIT_GRACE_S)
+
+
+def _utc_stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _fingerprint(src: Path) -> int:
+    """Changes when a .py file under src is added, removed or modified (path, mtime, size)."""
+    items = []
+    stack = [str(src)]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = os.scandir(folder)
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.name != "__pycache__" and not entry.name.startswith("."):
+                            stack.append(entry.path)
+                    elif entry.name.endswith(".py"):
+                        stat = entry.stat()
+                        items.append((entry.path, stat.st_mtime_ns, stat.st_size))
+                except OSError:
+                    continue
+    return hash(tuple(sorted(items)))
+
+
+def _peak_rss_kb(pid: int) -> int | None:
+    """Peak RSS of a running process in KiB (VmHWM on Linux, current RSS elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import psutil
+
+        return psutil.Process(pid).memory_info().rss // 1024
+    except Exception:  # noqa: BLE001 (psutil missing, process gone: no figure)
+        return None
+
+
+def _mb(kb: int | None) -> int:
+    return math.ceil((kb or 0) / 1024)
+
+
+def _exit_message(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            name = (signal.strsignal(-code) or f"signal {-code}").lower()
+        except ValueError:
+            name = f"signal {-code}"
+        return f"Runtime exited with error: signal: {name}"
+    if code:
+        return f"Runtime exited with error: exit status {code}"
+    return "Runtime exited without providing a reason"
+
+
+_session_dir: str | None = None
+
+
+def _temp_dir() -> str:
+    global _session_dir
+    if _session_dir is None or not os.path.isdir(_session_dir):
+        _session_dir = tempfile.mkdtemp(prefix="course-lambda-")
+    return _session_dir
+
+
+def _child_env(config: _Config) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("PYTHONPATH", "PYTHONSTARTUP", "PYTHONINSPECT", "PYTHONSAFEPATH"):
+        env.pop(name, None)
+    stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+    env.update({
+        "AWS_LAMBDA_FUNCTION_NAME": config.function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{config.function_name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{_PY}",
+        "LAMBDA_TASK_ROOT": config.src,
+        "_HANDLER": config.handler,
+        "TZ": ":UTC",
+        "PYTHONPATH": config.src,
+        "PYTHONUNBUFFERED": "1",  # prints reach the log even if the process is then killed
+        "PYTHONIOENCODING": "utf-8",
+    })
+    env.update(dict(config.env))
+    return env
+
+
+class _Worker:
+    """One function process (a Lambda execution environment) and its pipes and log file."""
+
+    def __init__(self, config: _Config, fingerprint: int) -> None:
+        self.config = config
+        self.fingerprint = fingerprint
+        self.buffer = bytearray()
+        self.peak_kb = 0
+        self.init_ms = 0.0
+        self.init_logs = ""
+        self.invoked = False
+        handle, self.log_path = tempfile.mkstemp(prefix="function-", suffix=".log",
+                                                 dir=_temp_dir())
+        os.close(handle)
+        command_read, self.commands = os.pipe()
+        self.results, result_write = os.pipe()
+        self.started = time.perf_counter()
+        try:
+            with open(self.log_path, "ab") as log:  # O_APPEND: the file can be truncated safely
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-c", _BOOTSTRAP, str(_COURSE_PACKAGE),
+                     str(command_read), str(result_write)],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    pass_fds=(command_read, result_write), cwd=config.src,
+                    env=_child_env(config), start_new_session=True)
+        except BaseException:
+            os.close(self.commands)
+            os.close(self.results)
+            raise
+        finally:
+            os.close(command_read)
+            os.close(result_write)
+        self.log = open(self.log_path, "rb")  # noqa: SIM115 (closed in close())
+        self.log_offset = 0
+        self.send({"src": config.src, "handler": config.handler, "timeout": config.timeout,
+                   "function_arn": config.function_arn, "env": dict(config.env),
+                   "course_src": str(_COURSE_PACKAGE.parent)})
+
+    def send(self, message: dict[str, Any], event_json: str | None = None) -> None:
+        line = json.dumps(message, ensure_ascii=False)
+        if event_json is not None:  # splice the event in: it is encoded once, by invoke()
+            line = line[:-1] + ', "event": ' + event_json + "}"
+        data = (line + "\n").encode("utf-8", "surrogatepass")
+        try:
+            while data:
+                data = data[os.write(self.commands, data):]
+        except OSError:
+            pass  # the process is gone: wait() reports it
+
+    def wait(self, limit_s: float) -> tuple[str, Any]:
+        """The next message, or ("timeout" | "exited" | "oom", detail)."""
+        deadline = time.monotonic() + limit_s
+        while True:
+            newline = self.buffer.find(b"\n")
+            if newline >= 0:
+                line = bytes(self.buffer[:newline])
+                del self.buffer[:newline + 1]
+                message = json.loads(line)
+                self.peak_kb = max(self.peak_kb, message.get("max_rss_kb") or 0)
+                return "message", message
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.peak_kb = max(self.peak_kb, _peak_rss_kb(self.proc.pid) or 0)
+                return "timeout", None
+            if _readable(self.results, min(remaining, _POLL_S)):
+                chunk = os.read(self.results, 1 << 20)
+                if not chunk:
+                    return "exited", self.exit_code()
+                self.buffer += chunk
+            else:
+                self.peak_kb = max(self.peak_kb, _peak_rss_kb(self.proc.pid) or 0)
+                if _mb(self.peak_kb) > self.config.memory_mb:
+                    return "oom", None
+
+    def exit_code(self) -> int | None:
+        try:
+            return self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return self.proc.returncode
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            try:  # the whole process group: also what the handler started
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                self.proc.kill()
+        self.proc.wait()
+
+    def read_logs(self) -> str:
+        try:
+            size = os.fstat(self.log.fileno()).st_size
+            count = max(size - self.log_offset, 0)
+            self.log.seek(self.log_offset)
+            if count <= _LOG_SHOWN_BYTES:
+                data = self.log.read(count)
+            else:
+                head = self.log.read(_LOG_SHOWN_BYTES // 4)
+                self.log.seek(size - _LOG_SHOWN_BYTES * 3 // 4)
+                tail = self.log.read()
+                skipped = count - len(head) - len(tail)
+                data = head + f"\n... [{skipped} bytes of output skipped] ...\n".encode() + tail
+            self.log_offset = size
+            if size > _LOG_FILE_RESET_BYTES:
+                os.truncate(self.log_path, 0)
+                self.log_offset = 0
+        except (OSError, ValueError):
+            return ""
+        return data.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        self.kill()
+        self.forget()
+        try:
+            os.unlink(self.log_path)
+        except OSError:
+            pass
+
+    def forget(self) -> None:
+        """Close this process's copies of the pipes and the log, leaving the function alone."""
+        for fd in (self.commands, self.results):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.log.close()
+
+
+def _readable(fd: int, timeout_s: float) -> bool:
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+        return bool(poller.poll(max(timeout_s, 0) * 1000))
+    return bool(select.select([fd], [], [], max(timeout_s, 0))[0])
+
+
+_POOL: dict[tuple[str, str], _Worker] = {}
+_LOCK = threading.RLock()
+
+
+def _forget_inherited() -> None:
+    """In a forked copy of this process (e.g. a check worker): the functions are the parent's."""
+    global _LOCK, _session_dir
+    _LOCK = threading.RLock()
+    for worker in _POOL.values():
+        worker.forget()
+    _POOL.clear()
+    _session_dir = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_inherited)
+
+
+def _normalize_handler(handler: str, src: Path, notes: list[str]) -> str:
+    handler = handler.strip()
+    if handler.startswith("src.") and not (src / "src").exists():
+        short = handler[len("src."):]
+        notes.append(
+            f"Ran '{short}': the handler is relative to the zip's root, and the course packages "
+            f"the contents of src/ (LAMBDA_TASK_ROOT = your src folder). Configure Lambda with "
+            f"handler '{short}'; '{handler}' only works if the zip contains the src/ folder "
+            f"itself, and then imports such as 'from services ...' fail.")
+        return short
+    return handler
+
+
+def _config(src: Path, handler: str, timeout: float, memory_mb: int,
+            env: dict[str, str] | None, function_name: str) -> _Config:
+    if not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_TIMEOUT_S:
+        raise ValueError(f"timeout must be a number of seconds in (0, {MAX_TIMEOUT_S:g}] "
+                         f"(Lambda allows 1 to 900), not {timeout!r}")
+    low, high = MEMORY_RANGE_MB
+    if not isinstance(memory_mb, int) or not low <= memory_mb <= high:
+        raise ValueError(f"memory_mb must be an integer from {low} to {high} (Lambda's range), "
+                         f"not {memory_mb!r}")
+    if not _FUNCTION_NAME.match(function_name):
+        raise ValueError(f"function_name {function_name!r}: use 1-64 letters, digits, - or _")
+    env = dict(env or {})
+    bad = [key for key, value in env.items()
+           if not isinstance(key, str) or not isinstance(value, str)]
+    if bad:
+        raise TypeError(f"env keys and values must be strings (as in Lambda): {bad}")
+    reserved = sorted(RESERVED_ENV.intersection(env))
+    if reserved:
+        raise ValueError("Lambda does not let a function set these reserved environment "
+                         f"variables: {', '.join(reserved)}")
+    if "COURSE_SANDBOX" in env:
+        raise ValueError("env cannot switch the course sandbox: run "
+                         "course.sandbox.allow_real_aws() in the kernel to opt out")
+    return _Config(str(src), handler, tuple(sorted(env.items())), memory_mb, float(timeout),
+                   function_name)
+
+
+def invoke(handler: str, event: dict | None = None, *, project: str | Path | None = None,
+           timeout: float = 3.0, memory_mb: int = 128, cold: bool = False,
+           env: dict[str, str] | None = None, function_name: str = "course-function",
+           ) -> Invocation:
+    """Run `handler(event, context)` as Lambda would and return what happened.
+
+    handler: "handlers.api_handler.lambda_handler", relative to the project's src folder (the
+    guideline's "src.handlers..." form is accepted too, with a note). event: the JSON event
+    ({} when None). project: the project folder (default: the course workspace). timeout (s)
+    and memory_mb: the function's configuration. cold=True forces a fresh process. env: the
+    function's environment variables.
+    """
+    src = workspace.src_dir(project)
+    if not src.is_dir():
+        raise FileNotFoundError(f"No source folder at {src}: the project must have a src/ folder "
+                                "holding handlers/, models/, services/ and utils/.")
+    notes: list[str] = []
+    handler = _normalize_handler(handler, src, notes)
+    config = _config(src, handler, timeout, memory_mb, env, function_name)
+    try:
+        event_json = json.dumps({} if event is None else event, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"The event must be JSON, as every Lambda event is: {exc}") from None
+    if len(event_json.encode("utf-8", "surrogatepass")) > _PAYLOAD_LIMIT:
+        raise ValueError(f"The event is larger than Lambda's {_PAYLOAD_LIMIT} bytes limit for a "
+                         "synchronous invocation.")
+    request_id = str(uuid.uuid4())
+
+    with _LOCK:
+        key = (config.src, config.handler)
+        fingerprint = _fingerprint(src)
+        worker = _POOL.get(key)
+        if worker is not None:
+            reason = None
+            if cold:
+                reason = ""
+            elif not worker.alive():
+                reason = "the previous process had exited: this call is a cold start"
+            elif worker.config != config:
+                reason = "the configuration changed: this call is a cold start in a new process"
+            elif worker.fingerprint != fingerprint:
+                reason = "your source files changed: this call is a cold start in a new process"
+            if reason is not None:
+                _retire(key)
+                worker = None
+                if reason:
+                    notes.append(reason)
+        try:
+            if worker is None:
+                worker = _Worker(config, fingerprint)
+                _POOL[key] = worker
+                failed = _initialize(worker, request_id, notes)
+                if failed is not None:
+                    _retire(key)
+                    return failed
+            return _invoke(key, worker, event_json, request_id, notes)
+        except BaseException:  # e.g. KeyboardInterrupt: the process's state is unknown
+            _retire(key)
+            raise
+
+
+def _retire(key: tuple[str, str]) -> None:
+    worker = _POOL.pop(key, None)
+    if worker is not None:
+        worker.close()
+
+
+def _initialize(worker: _Worker, request_id: str, notes: list[str]) -> Invocation | None:
+    """Wait for the init phase; None when the handler is ready, else the failed Invocation."""
+    config = worker.config
+    kind, message = worker.wait(config.init_limit)
+    worker.init_ms = (time.perf_counter() - worker.started) * 1000
+    if kind == "message" and message.get("type") == "ready":
+        if _mb(worker.peak_kb) <= config.memory_mb:
+            worker.init_logs = worker.read_logs()
+            return None
+        kind = "oom"
+    if kind == "message":
+        error = dict(message["error"], requestId=request_id)
+        error_type, status = error["errorType"], "error"
+    elif kind == "timeout":
+        worker.kill()
+        error_type, status = "Sandbox.Timedout", "timeout"
+        module = config.handler.rsplit(".", 1)[0]
+        error = {"errorType": error_type, "requestId": request_id, "errorMessage": (
+            f"RequestId: {request_id} Error: Init timed out after {config.init_limit:.2f} "
+            f"seconds: importing '{module}' (src/{module.replace('.', '/')}.py) did not finish, "
+            "e.g. a loop or a blocking call at module level. Lambda allows 10 s for init; the "
+            f"course stops after min(10 s, timeout + {INIT_GRACE_S:g} s).")}
+    elif kind == "oom":
+        worker.kill()
+        error, error_type, status = _oom_error(worker, request_id, notes, "import")
+    else:
+        error_type, status = "Runtime.ExitError", "error"
+        error = {"errorType": error_type, "requestId": request_id,
+                 "errorMessage": f"RequestId: {request_id} Error: {_exit_message(message)}"}
+    worker.kill()
+    init_logs = worker.read_logs()
+    lines = [f"INIT_START Runtime Version: python:{_PY}", init_logs.rstrip("\n"),
+             f"INIT_REPORT Init Duration: {worker.init_ms:.2f} ms\tPhase: init\t"
+             f"Status: {status}" + (f"\tError Type: {error_type}" if status == "error" else ""),
+             f"START RequestId: {request_id} Version: $LATEST"]
+    return _finish(worker, request_id, lines, [], None, error, 0.0, worker.init_ms, notes,
+                   status, error_type if status == "error" else None)
+
+
+def _oom_error(worker: _Worker, request_id: str, notes: list[str],
+               phase: str) -> tuple[dict[str, Any], str, str]:
+    notes.append(f"The process reached {_mb(worker.peak_kb)} MB during {phase}, more than the "
+                 f"function's {worker.config.memory_mb} MB: Lambda kills a function that runs "
+                 "out of memory. Raise memory_mb or use less memory.")
+    error = {"errorType": "Runtime.OutOfMemory", "requestId": request_id,
+             "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: "
+                             "signal: killed"}
+    worker.peak_kb = min(worker.peak_kb, worker.config.memory_mb * 1024)  # as Lambda reports
+    return error, "Runtime.OutOfMemory", "error"
+
+
+def _invoke(key: tuple[str, str], worker: _Worker, event_json: str, request_id: str,
+            notes: list[str]) -> Invocation:
+    config = worker.config
+    cold = not worker.invoked
+    worker.invoked = True
+    lines = []
+    if cold:
+        lines += [f"INIT_START Runtime Version: python:{_PY}", worker.init_logs.rstrip("\n")]
+    lines.append(f"START RequestId: {request_id} Version: $LATEST")
+    init_ms = worker.init_ms if cold else None
+
+    started = time.perf_counter()
+    worker.send({"op": "invoke", "request_id": request_id}, event_json)
+    kind, message = worker.wait(config.timeout)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    tail: list[str] = []
+    status = error_type = None
+    response = None
+    if kind == "message" and _mb(worker.peak_kb) > config.memory_mb:
+        kind = "oom"
+    if kind == "message":
+        duration_ms = message["duration_ms"]
+        error = message.get("error")
+        response = message.get("response")
+    else:
+        _POOL.pop(key, None)
+        worker.kill()
+        duration_ms = elapsed_ms
+        if kind == "timeout":
+            duration_ms = config.timeout * 1000
+            status = "timeout"
+            tail.append(f"{_utc_stamp()} {request_id} Task timed out after "
+                        f"{config.timeout:.2f} seconds")
+            error = {"errorType": "Sandbox.Timedout", "requestId": request_id,
+                     "errorMessage": f"RequestId: {request_id} Error: Task timed out after "
+                                     f"{config.timeout:.2f} seconds"}
+            notes.append("The process was stopped: the next call is a cold start.")
+        elif kind == "oom":
+            error, error_type, status = _oom_error(worker, request_id, notes, "the call")
+        else:
+            error_type, status = "Runtime.ExitError", "error"
+            error = {"errorType": error_type, "requestId": request_id,
+                     "errorMessage": f"RequestId: {request_id} Error: {_exit_message(message)}"}
+    result = _finish(worker, request_id, lines, tail, response, error, duration_ms, init_ms,
+                     notes, status, error_type)
+    if kind != "message":
+        worker.close()
+    result.cold = cold
+    return result
+
+
+def _finish(worker: _Worker, request_id: str, lines: list[str], tail: list[str], response: Any,
+            error: dict[str, Any] | None, duration_ms: float, init_ms: float | None,
+            notes: list[str], status: str | None, error_type: str | None) -> Invocation:
+    config = worker.config
+    billed = billed_duration_ms(duration_ms, init_ms)
+    used = _mb(worker.peak_kb)
+    report = format_report(request_id, duration_ms, billed, config.memory_mb, used, init_ms,
+                           status, error_type)
+    body = worker.read_logs().rstrip("\n")
+    lines = [line for line in [*lines, body, *tail] if line]
+    lines += [f"END RequestId: {request_id}", report]
+    return Invocation(response=response, error=error, logs="\n".join(lines), report=report,
+                      duration_ms=round(duration_ms, 2), billed_duration_ms=billed,
+                      init_duration_ms=None if init_ms is None else round(init_ms, 2),
+                      max_memory_used_mb=used, memory_mb=config.memory_mb,
+                      request_id=request_id, cold=init_ms is not None, handler=config.handler,
+                      notes=notes)
+
+
+def shutdown() -> None:
+    """Stop every function process the course started (also run at interpreter exit)."""
+    global _session_dir
+    with _LOCK:
+        for key in list(_POOL):
+            _retire(key)
+        if _session_dir is not None:
+            shutil.rmtree(_session_dir, ignore_errors=True)
+            _session_dir = None
+
+
+atexit.register(shutdown)
+
+if __name__ == "__main__":  # `python -m course.lambda_runtime <commands fd> <results fd>`
+    from course.lambda_context import main
+
+    main()
