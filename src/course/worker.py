@@ -30,13 +30,18 @@ def _warm_up() -> None:
     import boto3
     from moto import mock_aws
 
-    with mock_aws():
+    with mock_aws():  # first calls load service models and moto backends: pay that once
         boto3.client("s3").list_buckets()
-        boto3.client("dynamodb").list_tables()
         boto3.client("sqs").list_queues()
+        boto3.resource("dynamodb").create_table(
+            TableName="warm-up", BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
     import aws_lambda_powertools.event_handler  # noqa: F401
     import aws_lambda_powertools.logging  # noqa: F401
+    import aws_lambda_powertools.metrics  # noqa: F401
     import pydantic  # noqa: F401
+    import pytest  # noqa: F401 - some checks run a learner's own tests
 
 
 def _checks_stamp() -> tuple[float, ...]:
