@@ -25,8 +25,34 @@ from course import checking
 START_TIMEOUT = 60.0  # seconds to wait for a cold worker (first import of boto3 & moto)
 
 
+def _share_botocore_models() -> None:
+    """Keep botocore's parsed service models for the life of the worker.
+
+    Every `mock_aws()` starts a fresh boto3 session, and each session re-reads and parses
+    the service's JSON model (~70 ms for S3). The models are read-only data, so one parsed
+    copy can serve every session, and forked children inherit it already parsed.
+    """
+    from botocore import loaders
+
+    cache: dict = {}
+
+    def shared(method):  # noqa: ANN001, ANN202
+        def cached(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            key = (method.__name__, tuple(self.search_paths), args, tuple(kwargs.items()))
+            if key not in cache:
+                cache[key] = method(self, *args, **kwargs)
+            return cache[key]
+
+        return cached
+
+    for name in ("load_service_model", "load_data_with_path", "list_available_services",
+                 "determine_latest_version"):
+        setattr(loaders.Loader, name, shared(getattr(loaders.Loader, name)))
+
+
 def _warm_up() -> None:
     """Import and exercise the heavy libraries once, so forked children inherit them."""
+    _share_botocore_models()
     import boto3
     from moto import mock_aws
 
