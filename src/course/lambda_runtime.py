@@ -32,7 +32,6 @@ import math
 import os
 import re
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -279,19 +278,10 @@ def _exit_message(code: int | None) -> str:
     return "Runtime exited without providing a reason"
 
 
-_session_dir: str | None = None
-
-
-def _temp_dir() -> str:
-    global _session_dir
-    if _session_dir is None or not os.path.isdir(_session_dir):
-        _session_dir = tempfile.mkdtemp(prefix="course-lambda-")
-    return _session_dir
-
-
 def _child_env(config: _Config) -> dict[str, str]:
     env = dict(os.environ)
-    for name in ("PYTHONPATH", "PYTHONSTARTUP", "PYTHONINSPECT", "PYTHONSAFEPATH"):
+    # The kernel's own settings, not the function's (MPLBACKEND points at Jupyter's inline plots).
+    for name in ("PYTHONPATH", "PYTHONSTARTUP", "PYTHONINSPECT", "PYTHONSAFEPATH", "MPLBACKEND"):
         env.pop(name, None)
     stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
     env.update({
@@ -324,14 +314,17 @@ class _Worker:
         self.init_ms = 0.0
         self.init_logs = ""
         self.invoked = False
-        handle, self.log_path = tempfile.mkstemp(prefix="function-", suffix=".log",
-                                                 dir=_temp_dir())
-        os.close(handle)
+        # The function's stdout and stderr: a file that is deleted at once (nothing is left
+        # behind however this process ends); the function appends to it (O_APPEND, so it can be
+        # truncated), this process reads and truncates it through its own handle.
+        handle, path = tempfile.mkstemp(prefix="course-function-", suffix=".log")
+        self.log = os.fdopen(handle, "r+b")
+        self.log_offset = 0
         command_read, self.commands = os.pipe()
         self.results, result_write = os.pipe()
         self.started = time.perf_counter()
         try:
-            with open(self.log_path, "ab") as log:  # O_APPEND: the file can be truncated safely
+            with open(path, "ab") as log:
                 self.proc = subprocess.Popen(
                     [sys.executable, "-c", _BOOTSTRAP, str(_COURSE_PACKAGE),
                      str(command_read), str(result_write)],
@@ -341,12 +334,12 @@ class _Worker:
         except BaseException:
             os.close(self.commands)
             os.close(self.results)
+            self.log.close()
             raise
         finally:
             os.close(command_read)
             os.close(result_write)
-        self.log = open(self.log_path, "rb")  # noqa: SIM115 (closed in close())
-        self.log_offset = 0
+            os.unlink(path)
         self.send({"src": config.src, "handler": config.handler, "timeout": config.timeout,
                    "function_arn": config.function_arn, "env": dict(config.env),
                    "course_src": str(_COURSE_PACKAGE.parent)})
@@ -415,12 +408,12 @@ class _Worker:
             else:
                 head = self.log.read(_LOG_SHOWN_BYTES // 4)
                 self.log.seek(size - _LOG_SHOWN_BYTES * 3 // 4)
-                tail = self.log.read()
+                tail = self.log.read(_LOG_SHOWN_BYTES * 3 // 4)
                 skipped = count - len(head) - len(tail)
                 data = head + f"\n... [{skipped} bytes of output skipped] ...\n".encode() + tail
             self.log_offset = size
             if size > _LOG_FILE_RESET_BYTES:
-                os.truncate(self.log_path, 0)
+                os.ftruncate(self.log.fileno(), 0)
                 self.log_offset = 0
         except (OSError, ValueError):
             return ""
@@ -429,10 +422,6 @@ class _Worker:
     def close(self) -> None:
         self.kill()
         self.forget()
-        try:
-            os.unlink(self.log_path)
-        except OSError:
-            pass
 
     def forget(self) -> None:
         """Close this process's copies of the pipes and the log, leaving the function alone."""
@@ -458,12 +447,11 @@ _LOCK = threading.RLock()
 
 def _forget_inherited() -> None:
     """In a forked copy of this process (e.g. a check worker): the functions are the parent's."""
-    global _LOCK, _session_dir
+    global _LOCK
     _LOCK = threading.RLock()
     for worker in _POOL.values():
         worker.forget()
     _POOL.clear()
-    _session_dir = None
 
 
 if hasattr(os, "register_at_fork"):
@@ -700,13 +688,9 @@ def _finish(worker: _Worker, request_id: str, lines: list[str], tail: list[str],
 
 def shutdown() -> None:
     """Stop every function process the course started (also run at interpreter exit)."""
-    global _session_dir
     with _LOCK:
         for key in list(_POOL):
             _retire(key)
-        if _session_dir is not None:
-            shutil.rmtree(_session_dir, ignore_errors=True)
-            _session_dir = None
 
 
 atexit.register(shutdown)

@@ -372,6 +372,25 @@ def test_text_and_html_display() -> None:
     assert "ValueError: name is required" in bad._repr_html_()
 
 
+def test_long_output_is_cut_and_the_log_file_reset(project: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lambda_runtime, "_LOG_SHOWN_BYTES", 4000)
+    monkeypatch.setattr(lambda_runtime, "_LOG_FILE_RESET_BYTES", 10000)
+    write(project, "handlers/chatty.py", """\
+        def lambda_handler(event, context):
+            for i in range(event["n"]):
+                print(f"line {i:05d}")
+            return event["n"]
+        """)
+    long = invoke("handlers.chatty.lambda_handler", {"n": 2000}, project=project)
+    assert long.response == 2000
+    assert "bytes of output skipped" in long.logs
+    assert "line 00000" in long.logs and "line 01999" in long.logs
+    short = invoke("handlers.chatty.lambda_handler", {"n": 3}, project=project)
+    assert not short.cold and "line 00002" in short.logs
+    assert "skipped" not in short.logs and "line 01999" not in short.logs
+
+
 def test_warm_overhead_is_small() -> None:
     invoke("handlers.hello.lambda_handler", project=FIXTURE)
     timings = []
