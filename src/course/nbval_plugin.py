@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 
 from course.authoring import NOTEBOOKS, is_check_cell
 
-_base = Path(tempfile.mkdtemp(prefix="course-nbval-"))
+_base = Path(tempfile.gettempdir())  # replaced by a fresh folder for each session
 
 
 def _nbval_cell(item: pytest.Item) -> bool:
@@ -25,7 +26,13 @@ def _nbval_cell(item: pytest.Item) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    global _base
     os.environ["COURSE_RAISE"] = "1"
+    _base = Path(tempfile.mkdtemp(prefix="course-nbval-"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_base, ignore_errors=True)
 
 
 @pytest.hookimpl(tryfirst=True)
