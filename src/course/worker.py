@@ -10,6 +10,7 @@ request {"exercise": "0.1", "project": "/path"} with a verdict (or {"error": "..
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -79,6 +80,7 @@ def serve(requests: IO[str], replies: IO[str]) -> None:
 
     stamp = _checks_stamp()
     checking.load_all()
+    gc.freeze()  # the warm heap is shared with every child: keep the collector off it
     replies.write(json.dumps({"ready": True}) + "\n")
     replies.flush()
     for line in requests:
