@@ -7,6 +7,7 @@ warm check <= 0.3 s, first check <= 3 s, kernel RSS <= 300 MB.
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import subprocess
@@ -35,8 +36,9 @@ def check_latency() -> None:
     for exercise in ("0.1", "0.2"):
         worker._worker.stop()
         worker._worker = worker.Worker()
-        first = timed(lambda: worker.run(exercise, ROOT))
-        warm = [timed(lambda: worker.run(exercise, ROOT)) for _ in range(WARM_CALLS)]
+        call = functools.partial(worker.run, exercise, ROOT)
+        first = timed(call)
+        warm = [timed(call) for _ in range(WARM_CALLS)]
         print(f"check({exercise!r}) first call (worker cold) {first:6.2f} s   "
               f"warm median of {WARM_CALLS} {statistics.median(warm):6.3f} s   "
               f"max {max(warm):.3f} s")

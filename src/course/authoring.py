@@ -83,7 +83,8 @@ def build(check: bool = False) -> list[Path]:
             if not check:
                 target.parent.mkdir(exist_ok=True)
                 target.write_text(text)
-    extra = {p.name for p in NOTEBOOKS.glob("*.ipynb")} - {p.name for p in SOLUTIONS.glob("*.ipynb")}
+    names = {p.name for p in SOLUTIONS.glob("*.ipynb")}
+    extra = {p.name for p in NOTEBOOKS.glob("*.ipynb")} - names
     stale += [NOTEBOOKS / name for name in sorted(extra)]
     return stale
 

@@ -233,7 +233,8 @@ def run_isolated(exercise_id: str, root: Path | str) -> Verdict:
     os.close(read_fd)
     if timed_out:
         kill()
-        why = "Not finished: the check ran out of time (is something in your code waiting forever?)."
+        why = ("Not finished: the check ran out of time (is something in your code waiting "
+               "forever?).")
     elif len(results) and not results[-1].passed and "still running" in results[-1].message:
         why = "Not run: fix the endless loop reported above first."
     elif results and "out of memory" in results[-1].message:

@@ -67,6 +67,8 @@ def _warm_up() -> None:
     import aws_lambda_powertools.event_handler  # noqa: F401
     import aws_lambda_powertools.logging  # noqa: F401
     import aws_lambda_powertools.metrics  # noqa: F401
+    import aws_lambda_powertools.tracing  # noqa: F401
+    import aws_xray_sdk.core  # noqa: F401 - Tracer's import is the slowest of Powertools
     import pydantic  # noqa: F401
     import pytest  # noqa: F401 - some checks run a learner's own tests
 

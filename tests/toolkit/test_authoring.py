@@ -15,7 +15,8 @@ def test_committed_learner_copies_are_up_to_date() -> None:
 
 def test_solution_regions_become_placeholders() -> None:
     nb = new_notebook(cells=[
-        new_markdown_cell("### Exercise 3.2 · Something\n<!-- BEGIN SOLUTION -->why<!-- END SOLUTION -->"),
+        new_markdown_cell("### Exercise 3.2 · Something\n"
+                          "<!-- BEGIN SOLUTION -->why<!-- END SOLUTION -->"),
         new_code_cell("%%save src/x.py\ndef f():\n    ### BEGIN SOLUTION\n    return 42\n"
                       "    ### END SOLUTION\n"),
         new_code_cell('check("3.2")'),

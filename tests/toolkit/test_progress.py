@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from course import checking, progress_store as progress
+from course import checking
+from course import progress_store as progress
 from course.checker import Result, Verdict
 
 
