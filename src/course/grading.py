@@ -1,0 +1,463 @@
+"""Grade a class with the checker the learners use in their notebooks.
+
+    python -m course.grading WORKSPACES_DIR [--out gradebook.csv] [--feedback DIR] [--jobs N]
+    python -m course.grading --explain        # every behaviour, its hint, its failure message
+
+Each subfolder of WORKSPACES_DIR is one learner's workspace. Every exercise is checked with
+`course.checker.run_isolated` (what `check()` runs, after the same warm-up) against a private
+copy of the workspace in a temporary folder, so nothing a learner's code does reaches the
+original. Run as root, each learner's checks run in a forked grader confined by
+`course.confine`: its own unprivileged uid (UID_BASE + n), a private mount namespace in which
+/tmp is empty and the course shows only the toolkit and the hidden tests (no other learner,
+no reference app, no solutions), at most NPROC processes, and every process it leaves behind
+is killed when it is done. Without root the copies still protect the originals, but learners'
+code runs as you: grade untrusted code as root, or in a throwaway container or VM.
+
+Writes a gradebook CSV (one column per exercise: passed behaviours/total) and one markdown
+feedback file per learner, built from the checker's messages and hints only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import multiprocessing
+import os
+import re
+import selectors
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from course import checker, checking, confine
+
+UID_BASE = 64000  # learner n runs as uid/gid UID_BASE + n (no passwd entry needed)
+SKIP_DIRS = {".course", ".git", ".venv", "venv", "node_modules", "__pycache__",
+             ".ipynb_checkpoints", ".pytest_cache", ".ruff_cache"}
+MAX_FILE = 20 * 2**20  # bigger workspace files are not copied
+MAX_FILES = 5000
+MESSAGE_LIMIT = 800  # characters of a message kept in the feedback
+GRACE = 10.0  # seconds on top of a learner's summed limits
+
+
+@dataclass
+class Graded:
+    learner: str
+    verdicts: dict[str, checker.Verdict] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def exercise_ids() -> list[str]:
+    return sorted(checking.load_all(), key=checking.sort_key)
+
+
+def budget(exercises: list[str]) -> float:
+    """Seconds a learner may take at most: the checker's own limits, summed, plus grace."""
+    return GRACE + sum(checking.get(e).timeout * len(checking.get(e).behaviours) + checker.SLACK
+                       for e in exercises)
+
+
+# --- the private copy ---------------------------------------------------------------------
+
+
+def copy_workspace(source: Path, target: Path, notes: list[str], count: list[int]) -> None:
+    """Copy regular files and symlinks (as links, never followed); skip the rest."""
+    for entry in sorted(os.scandir(source), key=lambda e: e.name):
+        dest = target / entry.name
+        try:
+            if entry.is_symlink():
+                os.symlink(os.readlink(entry.path), dest)
+            elif entry.is_dir(follow_symlinks=False):
+                if entry.name not in SKIP_DIRS:
+                    dest.mkdir()
+                    copy_workspace(Path(entry.path), dest, notes, count)
+            elif entry.is_file(follow_symlinks=False):
+                count[0] += 1
+                if count[0] > MAX_FILES:
+                    notes.append(f"more than {MAX_FILES} files: the rest were not graded")
+                    return
+                if entry.stat(follow_symlinks=False).st_size > MAX_FILE:
+                    notes.append(f"{entry.name}: over {MAX_FILE // 2**20} MB, not copied")
+                    continue
+                shutil.copyfile(entry.path, dest, follow_symlinks=False)
+        except OSError as exc:
+            notes.append(f"could not copy {entry.name}: {exc.strerror or exc}")
+
+
+def _chown_tree(top: Path, uid: int) -> None:
+    os.lchown(top, uid, uid)
+    for folder, dirs, files in os.walk(top):
+        for name in dirs + files:
+            os.lchown(os.path.join(folder, name), uid, uid)
+
+
+# --- running one learner --------------------------------------------------------------------
+
+
+def _read_lines(read_fd: int, pid: int, deadline: float) -> tuple[list[str], bool]:
+    """Lines from the forked grader until it exits (or the deadline); (lines, timed_out)."""
+    buffer, lines = b"", []
+    with selectors.DefaultSelector() as sel:
+        sel.register(read_fd, selectors.EVENT_READ)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return lines, True
+            if sel.select(timeout=min(remaining, 0.5)):
+                chunk = os.read(read_fd, 1 << 16)
+                if not chunk:
+                    break
+                buffer += chunk
+                *done, buffer = buffer.split(b"\n")
+                lines += [line.decode("utf-8", "replace") for line in done if line.strip()]
+            elif os.waitpid(pid, os.WNOHANG) != (0, 0):  # exited; a stray may hold the pipe
+                break
+    return lines, False
+
+
+@dataclass
+class Confinement:
+    """How a learner's checks run: as which uid, in a private mount namespace or not."""
+
+    uid: int | None = None
+    namespace: bool = False
+    keep: list[Path] = field(default_factory=list)
+
+
+def _confine(private: Path, confinement: Confinement) -> None:
+    """In the forked grader of one learner, before any of its code runs."""
+    home = private / "home"
+    if confinement.uid is not None:
+        if confinement.namespace:
+            confine.private_mounts([*confinement.keep, private], confine.hidden_paths())
+        confine.drop(confinement.uid)
+    confine.limit(dropped=confinement.uid is not None)
+    os.environ.update(HOME=str(home), TMPDIR=str(home))
+    tempfile.tempdir = None
+
+
+def run_checks(private: Path, exercises: list[str], confinement: Confinement) -> tuple[
+        dict[str, checker.Verdict], bool]:
+    """Every exercise against private/workspace in a forked, confined grader;
+    (verdicts, timed_out)."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the forked grader: it, and everything it starts, runs as the learner's uid
+        os.close(read_fd)
+        code = 0
+        try:
+            os.setsid()
+            confine.only_fds(write_fd)
+            _confine(private, confinement)
+            with os.fdopen(write_fd, "w", buffering=1) as out:
+                for exercise in exercises:
+                    verdict = checker.run_isolated(exercise, private / "workspace")
+                    out.write(json.dumps(verdict.to_json()) + "\n")
+                    confine.kill_strays(confinement.uid)
+        except BaseException:  # noqa: BLE001 - the parent reports what is missing
+            code = 1
+        os._exit(code)
+    os.close(write_fd)
+    lines, timed_out = _read_lines(read_fd, pid, time.monotonic() + budget(exercises))
+    os.close(read_fd)
+    for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            kill()
+        except OSError:
+            pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+    verdicts = {}
+    for line in lines:
+        try:
+            verdict = checker.Verdict.from_json(json.loads(line))
+        except (ValueError, KeyError, TypeError):
+            continue
+        if verdict.exercise in exercises and verdict.exercise not in verdicts:
+            verdicts[verdict.exercise] = verdict
+    return verdicts, timed_out
+
+
+def not_graded(exercise_id: str, why: str) -> checker.Verdict:
+    ex = checking.get(exercise_id)
+    return checker.Verdict(ex.id, ex.title,
+                           [checker.Result(b.name, False, why, b.hint) for b in ex.behaviours])
+
+
+def grade_learner(name: str, source: Path, exercises: list[str], scratch: Path,
+                  confinement: Confinement) -> Graded:
+    """Grade one learner against a private copy of their workspace (runs in a pool process)."""
+    start = time.perf_counter()
+    graded = Graded(name)
+    private = Path(tempfile.mkdtemp(dir=scratch))  # mode 700
+    (private / "workspace").mkdir()
+    (private / "home").mkdir()
+    try:
+        copy_workspace(source, private / "workspace", graded.notes, [0])
+        if confinement.uid is not None:
+            _chown_tree(private, confinement.uid)
+        verdicts, timed_out = run_checks(private, exercises, confinement)
+    finally:
+        if confinement.uid is not None:
+            confine.kill_uid(confinement.uid)
+        shutil.rmtree(private, ignore_errors=True)
+    why = ("Not graded: checking your work ran out of time." if timed_out else
+           "Not graded: the checker stopped before this exercise.")
+    if len(verdicts) < len(exercises):
+        graded.notes.append("grading ran out of time" if timed_out else "grading stopped early")
+    graded.verdicts = {e: verdicts.get(e) or not_graded(e, why) for e in exercises}
+    graded.seconds = round(time.perf_counter() - start, 2)
+    return graded
+
+
+# --- the class ------------------------------------------------------------------------------
+
+
+def learners(root: Path) -> list[tuple[str, Path | None, str]]:
+    """(name, folder or None, note) for every entry of WORKSPACES_DIR but hidden ones."""
+    found = []
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            found.append((entry.name, entry, ""))
+        else:
+            found.append((entry.name, None, "not a folder: nothing to grade"))
+    return found
+
+
+def _uids(count: int, base: int) -> list[int]:
+    import pwd
+
+    uids, candidate = [], base
+    while len(uids) < count:
+        try:
+            pwd.getpwuid(candidate)  # a real account: never borrow it
+        except KeyError:
+            uids.append(candidate)
+        candidate += 1
+    return uids
+
+
+def _progress(done: int, total: int, name: str) -> None:
+    end = "\n" if done == total else ""
+    print(f"\r[{done:>{len(str(total))}}/{total}] {name[:40]:<40}", end=end, file=sys.stderr,
+          flush=True)
+
+
+class GradingError(RuntimeError):
+    pass
+
+
+def confinements(names: list[str], uid_base: int, drop: bool) -> dict[str, Confinement]:
+    """One Confinement per learner: their own uid, in a private mount namespace if possible."""
+    if not drop or not names:
+        return {name: Confinement() for name in names}
+    uids = _uids(len(names), uid_base)
+    keep = confine.needed_paths()
+    problems = []
+    for namespace in (True, False):
+        problem = confine.probe(uids[0], keep, namespace)
+        confine.kill_uid(uids[0])
+        if not problem:
+            return {name: Confinement(uid, namespace, keep)
+                    for name, uid in zip(names, uids, strict=True)}
+        problems.append(problem)
+    raise GradingError(
+        "learners' code cannot run as an unprivileged user here (" + "; ".join(problems) +
+        "). Make the Python installation and the course readable by all users, or grade "
+        "trusted code as yourself with --no-drop.")
+
+
+def grade_class(root: Path, jobs: int = 2, uid_base: int = UID_BASE, drop: bool | None = None,
+                progress=_progress) -> list[Graded]:  # noqa: ANN001
+    """Grade every learner folder of `root`; drop privileges when root (unless drop=False)."""
+    from course import worker
+
+    exercises = exercise_ids()
+    try:
+        worker._warm_up()  # as the notebook's worker does: forks inherit warm imports
+    except Exception:  # noqa: BLE001 - colder checks still work
+        pass
+    entries = learners(root)
+    results = {name: Graded(name, {e: not_graded(e, f"Not graded: {note}.") for e in exercises},
+                            [note]) for name, path, note in entries if path is None}
+    todo = [(name, path) for name, path, _ in entries if path is not None]
+    drop = os.geteuid() == 0 if drop is None else drop
+    confined = confinements([name for name, _ in todo], uid_base, drop)
+    scratch = Path(tempfile.mkdtemp(prefix="course-grading-"))
+    os.chmod(scratch, 0o711)  # learners' uids may pass through, not list it
+    done = len(results)
+    try:
+        for attempt in range(2):  # a pool broken by a crash gets one fresh try
+            retry = []
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
+                futures = {pool.submit(grade_learner, name, path, exercises, scratch,
+                                       confined[name]): (name, path) for name, path in todo}
+                for future in as_completed(futures):
+                    name, path = futures[future]
+                    try:
+                        results[name] = future.result()
+                    except BrokenProcessPool:
+                        if attempt == 0:
+                            retry.append((name, path))
+                            continue
+                        results[name] = Graded(name, {e: not_graded(
+                            e, "Not graded: the grader crashed.") for e in exercises},
+                            ["the grader crashed"])
+                    except Exception as exc:  # noqa: BLE001 - one learner never stops the class
+                        results[name] = Graded(name, {e: not_graded(
+                            e, "Not graded: the grader failed.") for e in exercises},
+                            [f"grader failed: {type(exc).__name__}: {exc}"])
+                    done += 1
+                    progress(done, len(entries), name)
+            todo = retry
+            if not todo:
+                break
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if not entries:
+        progress(0, 0, "")
+    return [results[name] for name, _, _ in entries]
+
+
+# --- reports ------------------------------------------------------------------------------
+
+
+def score(graded: Graded) -> tuple[int, int]:
+    results = [r for v in graded.verdicts.values() for r in v.results]
+    return sum(r.passed for r in results), len(results)
+
+
+def write_gradebook(rows: list[Graded], path: Path, exercises: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["learner", *exercises, "passed", "total", "percent", "exercises_complete",
+                      "notes"])
+        for g in rows:
+            cells = [f"{sum(r.passed for r in g.verdicts[e].results)}/"
+                     f"{len(g.verdicts[e].results)}" for e in exercises]
+            passed, total = score(g)
+            complete = sum(g.verdicts[e].passed for e in exercises)
+            out.writerow([g.learner, *cells, passed, total,
+                          f"{100 * passed / total:.1f}" if total else "0.0",
+                          f"{complete}/{len(exercises)}", "; ".join(g.notes)])
+
+
+def _clip(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT] + " [...]"
+
+
+def feedback(graded: Graded) -> str:
+    passed, total = score(graded)
+    complete = sum(v.passed for v in graded.verdicts.values())
+    lines = [f"# Feedback: {graded.learner}", "",
+             f"**{passed} of {total} checks pass** ({100 * passed / total if total else 0:.0f}%)"
+             f" · {complete} of {len(graded.verdicts)} exercises complete", ""]
+    lines += [f"_Note: {note}_" for note in graded.notes if note] + [""] * bool(graded.notes)
+    for verdict in sorted(graded.verdicts.values(), key=lambda v: checking.sort_key(v.exercise)):
+        ok = sum(r.passed for r in verdict.results)
+        mark = "✔" if verdict.passed else "✘"
+        lines += [f"## {mark} {verdict.exercise} · {verdict.title} — {ok}/{len(verdict.results)}",
+                  ""]
+        for r in verdict.results:
+            lines.append(f"- {'✔' if r.passed else '✘'} {r.name}")
+            if not r.passed:
+                lines += [f"  > {line}" for line in _clip(r.message).splitlines() or [""]]
+                if r.hint:
+                    lines.append(f"  *Hint:* {_clip(r.hint)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def safe_name(name: str) -> str:
+    return re.sub(r"[^\w.-]", "_", name).lstrip(".") or "learner"
+
+
+def explain() -> str:
+    """Markdown: per exercise, each behaviour, its hint, and its message on an empty workspace."""
+    from course import worker
+    from course.release import lessons
+
+    try:
+        worker._warm_up()
+    except Exception:  # noqa: BLE001
+        pass
+    times = {name[:2]: (title, time_) for name, title, time_ in lessons()}
+    out, lesson = [], None
+    with tempfile.TemporaryDirectory() as empty:
+        for exercise_id in exercise_ids():
+            ex = checking.get(exercise_id)
+            if ex.lesson != lesson:
+                lesson = ex.lesson
+                title, time_ = times.get(lesson, (f"Lesson {lesson}", ""))
+                out += [f"### Lesson {lesson} · {title}" + (f" ({time_})" if time_ else ""), ""]
+            verdict = checker.run_isolated(exercise_id, empty)
+            out += [f"**{ex.id} · {ex.title}** — files: {', '.join(ex.files) or '—'}; "
+                    f"limit {ex.timeout:g} s per behaviour", ""]
+            messages = {r.message for r in verdict.results}
+            if len(messages) == 1:
+                out += [f"On an empty workspace every behaviour fails with: “{messages.pop()}”",
+                        ""]
+            for r in verdict.results:
+                out.append(f"- {r.name} — *hint:* {r.hint}")
+                if len(set(x.message for x in verdict.results)) > 1:
+                    out.append(f"  - empty workspace: “{r.message}”")
+            out.append("")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course.grading", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("workspaces", nargs="?", type=Path, help="one subfolder per learner")
+    parser.add_argument("--out", type=Path, default=Path("gradebook.csv"))
+    parser.add_argument("--feedback", type=Path, default=Path("feedback"))
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--uid-base", type=int, default=UID_BASE,
+                        help=f"as root, learner n runs as uid UID_BASE+n (default {UID_BASE})")
+    parser.add_argument("--no-drop", action="store_true",
+                        help="as root, run learners' code as root (trusted code only)")
+    parser.add_argument("--explain", action="store_true",
+                        help="list every behaviour with its hint and its failure message")
+    args = parser.parse_args(argv)
+    if args.explain:
+        print(explain())
+        return 0
+    if args.workspaces is None or not args.workspaces.is_dir():
+        parser.error(f"WORKSPACES_DIR {args.workspaces} is not a folder")
+    root = args.workspaces.resolve()
+    if os.geteuid() == 0 and root.stat().st_mode & 0o007:
+        print(f"warning: {root} is readable by other users; learners' code runs unprivileged "
+              "and could read the originals: chmod 700 it", file=sys.stderr)
+    start = time.perf_counter()
+    try:
+        rows = grade_class(root, jobs=args.jobs, uid_base=args.uid_base,
+                           drop=False if args.no_drop else None)
+    except GradingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    write_gradebook(rows, args.out, exercise_ids())
+    args.feedback.mkdir(parents=True, exist_ok=True)
+    for graded in rows:
+        (args.feedback / f"{safe_name(graded.learner)}.md").write_text(feedback(graded))
+    print(f"graded {len(rows)} learners in {time.perf_counter() - start:.0f} s: "
+          f"{args.out}, {args.feedback}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

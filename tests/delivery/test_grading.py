@@ -1,0 +1,189 @@
+"""Class grading: hostile or broken learners cannot stop, slow or corrupt the others."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from course import checker, checking, grading
+from course.workspace import COURSE_ROOT
+
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="privilege drop needs root")
+NOT_IN_A_LEARNER = {".git", ".venv", "workspace", "build", "notebooks", "solutions", "course",
+                    "checks", "toolkit", "delivery", "browser", "binder", ".ci", "__pycache__",
+                    ".hypothesis", ".ruff_cache", ".pytest_cache", ".ipynb_checkpoints"}
+HELPERS = "src/utils/helpers.py"
+
+
+def solved(folder: Path, secret: str) -> None:
+    """A learner who solved everything: the reference project's files."""
+    shutil.copytree(COURSE_ROOT, folder,
+                    ignore=lambda _, names: [n for n in names if n in NOT_IN_A_LEARNER])
+    with (folder / HELPERS).open("a") as f:
+        f.write(f"# {secret}\n")
+
+
+def with_helpers(folder: Path, source: str) -> None:
+    (folder / HELPERS).parent.mkdir(parents=True)
+    (folder / HELPERS).write_text(source)
+
+
+LOOP = "def json_response(status_code, body, headers=None):\n    while True:\n        pass\n"
+PRINTER = ("import sys\nsys.stdout.write('x' * 50_000_000)\n\n"
+           "def json_response(status_code, body, headers=None):\n"
+           "    print('y' * 50_000_000)\n    return {}\n")
+RAISER = "raise RuntimeError('boom at import')\n"
+FORK_BOMB = ("import os\n\ndef json_response(status_code, body, headers=None):\n"
+             "    while True:\n        try:\n            os.fork()\n        except OSError:\n"
+             "            pass\n")
+HOSTILE = """\
+import glob, os, shutil, signal
+victims = glob.glob("../../*/workspace/src/utils/helpers.py") + [{original!r}]
+for path in victims:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+try:
+    shutil.rmtree({original_dir!r})
+except OSError:
+    pass
+stolen = ""
+for path in victims + glob.glob("/tmp/course-grading-*/*/workspace/src/utils/helpers.py"):
+    try:
+        stolen += open(path).read()
+    except OSError:
+        pass
+with open({marker!r}, "w") as f:
+    f.write("written by a learner")
+
+
+def json_response(status_code, body, headers=None):
+    raise RuntimeError("stolen: " + stolen[-300:])
+"""
+
+
+def tree_hash(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        digest.update(str(path.relative_to(folder)).encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def grading_processes() -> list[psutil.Process]:
+    top = grading.UID_BASE + 1000
+    return [p for p in psutil.process_iter(["uids"])
+            if p.info["uids"] and grading.UID_BASE <= p.info["uids"].real < top]
+
+
+@pytest.fixture
+def marker(tmp_path: Path):  # noqa: ANN201
+    path = Path(f"/tmp/outside-marker-{tmp_path.name}-{os.getpid()}")
+    yield path
+    path.unlink(missing_ok=True)
+
+
+@ROOT_ONLY
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_grading_a_class_with_hostile_learners(tmp_path: Path, marker: Path) -> None:
+    klass = tmp_path / "class"
+    klass.mkdir(mode=0o700)
+    secret = f"SECRET-{os.getpid()}-{time.time_ns()}"
+    solved(klass / "ada-solved", secret)
+    (klass / "bob-blank").mkdir()
+    with_helpers(klass / "cy-loop", LOOP)
+    with_helpers(klass / "dee-printer", PRINTER)
+    original = klass / "ada-solved" / HELPERS
+    with_helpers(klass / "eve-hostile", HOSTILE.format(
+        original=str(original), original_dir=str(original.parents[2]), marker=str(marker)))
+    with_helpers(klass / "fay-raiser", RAISER)
+    with_helpers(klass / "gus-forkbomb", FORK_BOMB)
+    (klass / "notes.txt").write_text("not a learner")
+    before = {p.name: tree_hash(p) for p in klass.iterdir() if p.is_dir()}
+    exercises = grading.exercise_ids()
+    limit = 7 * grading.budget(exercises)  # the sum of every learner's limits
+
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "course.grading", str(klass), "--out", str(tmp_path / "gb.csv"),
+         "--feedback", str(tmp_path / "feedback"), "--jobs", "2"],
+        capture_output=True, text=True, timeout=limit + 60, cwd=tmp_path)
+    took = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    print(f"\ngrading 7 learners x {len(exercises)} exercises: {took:.1f} s "
+          f"(limit {limit:.0f} s)")
+    assert took < limit
+    assert "[8/8]" in proc.stderr
+
+    # The originals are untouched, whatever the learners' code tried.
+    assert {p.name: tree_hash(p) for p in klass.iterdir() if p.is_dir()} == before
+    if marker.exists():  # /tmp is world-writable: allowed, but only as an unprivileged uid
+        assert marker.stat().st_uid >= grading.UID_BASE
+    assert not grading_processes(), "processes of a learner survived the grading"
+
+    rows = {row["learner"]: row for row in csv.DictReader((tmp_path / "gb.csv").open())}
+    assert set(rows) == {p.name for p in klass.iterdir()}
+    # Graded = what check() says: the solved learner gets the reference project's verdicts.
+    for exercise_id in exercises:
+        reference = checker.run_isolated(exercise_id, COURSE_ROOT)
+        expected = f"{sum(r.passed for r in reference.results)}/{len(reference.results)}"
+        assert rows["ada-solved"][exercise_id] == expected, (exercise_id, rows["ada-solved"])
+    for learner in ("bob-blank", "cy-loop", "dee-printer", "eve-hostile", "fay-raiser",
+                    "gus-forkbomb"):
+        assert rows[learner]["passed"] == "0", (learner, rows[learner])
+    assert "not a folder" in rows["notes.txt"]["notes"]
+
+    feedback = {p.stem: p.read_text() for p in (tmp_path / "feedback").glob("*.md")}
+    assert set(feedback) == set(rows)
+    assert "still running after" in feedback["cy-loop"]
+    assert "raised RuntimeError: boom at import" in feedback["fay-raiser"]
+    assert "stolen: " in feedback["eve-hostile"] and secret not in feedback["eve-hostile"]
+    assert max(len(text) for text in feedback.values()) < 200_000
+    source_lines = {line.strip() for path in checking.lesson_modules()
+                    for line in path.read_text().splitlines() if len(line.strip()) >= 30}
+    for learner, text in feedback.items():
+        assert "def _(" not in text, learner
+        for line in text.splitlines():  # hints may say "assert ..."; code lines never appear
+            body = re.sub(r"^\s*(?:[-*>]\s*|\*Hint:\*\s*)*", "", line)
+            assert not re.match(r"(assert|def|import|from \S+ import)\s", body), (learner, line)
+        leaked = [line for line in source_lines if line in text]
+        assert not leaked, f"test source in {learner}'s feedback: {leaked[:3]}"
+
+
+def test_grading_without_privileges_still_uses_copies(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not root (or told not to drop): learners still get a private copy; originals intact."""
+    klass = tmp_path / "class"
+    with_helpers(klass / "writer", "open('written-in-copy', 'w').write('x')\n"
+                                   "def json_response(s, b, headers=None):\n    return {}\n")
+    (klass / "empty").mkdir()
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # take the unprivileged path
+    rows = grading.grade_class(klass, jobs=1, progress=lambda *_: None)
+    assert [g.learner for g in rows] == ["empty", "writer"]
+    assert not (klass / "writer" / "written-in-copy").exists()
+    message = rows[1].verdicts["0.1"].results[0].message
+    assert "statusCode" in message or "no " in message
+
+
+def test_explain_lists_every_behaviour_with_hint_and_message() -> None:
+    text = grading.explain()
+    for exercise_id in grading.exercise_ids():
+        ex = checking.get(exercise_id)
+        assert f"**{ex.id} · {ex.title}**" in text
+        for behaviour in ex.behaviours:
+            assert f"- {behaviour.name} — *hint:* {behaviour.hint}" in text
+    assert "does not exist yet in your workspace" in text
+    assert not re.search(r"^\s*def _\(", text, re.M)
