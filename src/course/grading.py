@@ -20,11 +20,9 @@ feedback file per learner, built from the checker's messages and hints only.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import multiprocessing
 import os
-import re
 import selectors
 import shutil
 import signal
@@ -37,13 +35,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course import checker, checking, confine
+from course.gradebook import class_summary, feedback, safe_name, write_gradebook
 
 UID_BASE = 64000  # learner n runs as uid/gid UID_BASE + n (no passwd entry needed)
 SKIP_DIRS = {".course", ".git", ".venv", "venv", "node_modules", "__pycache__",
              ".ipynb_checkpoints", ".pytest_cache", ".ruff_cache"}
 MAX_FILE = 20 * 2**20  # bigger workspace files are not copied
 MAX_FILES = 5000
-MESSAGE_LIMIT = 800  # characters of a message kept in the feedback
 GRACE = 10.0  # seconds on top of a learner's summed limits
 
 
@@ -332,61 +330,6 @@ def grade_class(root: Path, jobs: int = 2, uid_base: int = UID_BASE, drop: bool 
     return [results[name] for name, _, _ in entries]
 
 
-# --- reports ------------------------------------------------------------------------------
-
-
-def score(graded: Graded) -> tuple[int, int]:
-    results = [r for v in graded.verdicts.values() for r in v.results]
-    return sum(r.passed for r in results), len(results)
-
-
-def write_gradebook(rows: list[Graded], path: Path, exercises: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        out = csv.writer(f)
-        out.writerow(["learner", *exercises, "passed", "total", "percent", "exercises_complete",
-                      "notes"])
-        for g in rows:
-            cells = [f"{sum(r.passed for r in g.verdicts[e].results)}/"
-                     f"{len(g.verdicts[e].results)}" for e in exercises]
-            passed, total = score(g)
-            complete = sum(g.verdicts[e].passed for e in exercises)
-            out.writerow([g.learner, *cells, passed, total,
-                          f"{100 * passed / total:.1f}" if total else "0.0",
-                          f"{complete}/{len(exercises)}", "; ".join(g.notes)])
-
-
-def _clip(text: str) -> str:
-    text = text.strip()
-    return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT] + " [...]"
-
-
-def feedback(graded: Graded) -> str:
-    passed, total = score(graded)
-    complete = sum(v.passed for v in graded.verdicts.values())
-    lines = [f"# Feedback: {graded.learner}", "",
-             f"**{passed} of {total} checks pass** ({100 * passed / total if total else 0:.0f}%)"
-             f" · {complete} of {len(graded.verdicts)} exercises complete", ""]
-    lines += [f"_Note: {note}_" for note in graded.notes if note] + [""] * bool(graded.notes)
-    for verdict in sorted(graded.verdicts.values(), key=lambda v: checking.sort_key(v.exercise)):
-        ok = sum(r.passed for r in verdict.results)
-        mark = "✔" if verdict.passed else "✘"
-        lines += [f"## {mark} {verdict.exercise} · {verdict.title} — {ok}/{len(verdict.results)}",
-                  ""]
-        for r in verdict.results:
-            lines.append(f"- {'✔' if r.passed else '✘'} {r.name}")
-            if not r.passed:
-                lines += [f"  > {line}" for line in _clip(r.message).splitlines() or [""]]
-                if r.hint:
-                    lines.append(f"  *Hint:* {_clip(r.hint)}")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def safe_name(name: str) -> str:
-    return re.sub(r"[^\w.-]", "_", name).lstrip(".") or "learner"
-
-
 def explain() -> str:
     """Markdown: per exercise, each behaviour, its hint, and its message on an empty workspace."""
     from course import worker
@@ -451,11 +394,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     write_gradebook(rows, args.out, exercise_ids())
+    summary = args.out.with_suffix(".md")
+    summary.write_text(class_summary(rows, exercise_ids()))
     args.feedback.mkdir(parents=True, exist_ok=True)
     for graded in rows:
         (args.feedback / f"{safe_name(graded.learner)}.md").write_text(feedback(graded))
     print(f"graded {len(rows)} learners in {time.perf_counter() - start:.0f} s: "
-          f"{args.out}, {args.feedback}/")
+          f"{args.out}, {summary} (what the class gets wrong), {args.feedback}/")
     return 0
 
 

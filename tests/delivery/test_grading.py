@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from course import checker, checking, grading
+from course import checker, checking, gradebook, grading
 from course.workspace import COURSE_ROOT
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="privilege drop needs root")
@@ -145,6 +145,9 @@ def test_grading_a_class_with_hostile_learners(tmp_path: Path, marker: Path) -> 
                     "gus-forkbomb"):
         assert rows[learner]["passed"] == "0", (learner, rows[learner])
     assert "not a folder" in rows["notes.txt"]["notes"]
+    summary = (tmp_path / "gb.md").read_text()
+    assert "## 0.1 · An API Gateway proxy response: " in summary
+    assert "still running after" in summary  # cy-loop attempted 0.1 and looped
 
     feedback = {p.stem: p.read_text() for p in (tmp_path / "feedback").glob("*.md")}
     assert set(feedback) == set(rows)
@@ -173,6 +176,8 @@ def test_grading_without_privileges_still_uses_copies(tmp_path: Path,
     monkeypatch.setattr(os, "geteuid", lambda: 1000)  # take the unprivileged path
     rows = grading.grade_class(klass, jobs=1, progress=lambda *_: None)
     assert [g.learner for g in rows] == ["empty", "writer"]
+    assert gradebook.attempted(rows[1].verdicts["0.1"])
+    assert not gradebook.attempted(rows[0].verdicts["0.1"])
     assert not (klass / "writer" / "written-in-copy").exists()
     message = rows[1].verdicts["0.1"].results[0].message
     assert "statusCode" in message or "no " in message

@@ -1,0 +1,104 @@
+"""What grading writes: the gradebook CSV, each learner's feedback, the class summary.
+
+Built from the checker's verdicts only (behaviour names, messages, hints): never from the
+hidden tests' source.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from course import checking
+
+if TYPE_CHECKING:
+    from course.grading import Graded
+
+MESSAGE_LIMIT = 800  # characters of a message kept in the feedback
+NOT_STARTED = "does not exist yet in your workspace"
+
+
+def score(graded: Graded) -> tuple[int, int]:
+    results = [r for v in graded.verdicts.values() for r in v.results]
+    return sum(r.passed for r in results), len(results)
+
+
+def write_gradebook(rows: list[Graded], path: Path, exercises: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["learner", *exercises, "passed", "total", "percent", "exercises_complete",
+                      "notes"])
+        for g in rows:
+            cells = [f"{sum(r.passed for r in g.verdicts[e].results)}/"
+                     f"{len(g.verdicts[e].results)}" for e in exercises]
+            passed, total = score(g)
+            complete = sum(g.verdicts[e].passed for e in exercises)
+            out.writerow([g.learner, *cells, passed, total,
+                          f"{100 * passed / total:.1f}" if total else "0.0",
+                          f"{complete}/{len(exercises)}", "; ".join(g.notes)])
+
+
+def _clip(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT] + " [...]"
+
+
+def feedback(graded: Graded) -> str:
+    passed, total = score(graded)
+    complete = sum(v.passed for v in graded.verdicts.values())
+    lines = [f"# Feedback: {graded.learner}", "",
+             f"**{passed} of {total} checks pass** ({100 * passed / total if total else 0:.0f}%)"
+             f" · {complete} of {len(graded.verdicts)} exercises complete", ""]
+    lines += [f"_Note: {note}_" for note in graded.notes if note] + [""] * bool(graded.notes)
+    for verdict in sorted(graded.verdicts.values(), key=lambda v: checking.sort_key(v.exercise)):
+        ok = sum(r.passed for r in verdict.results)
+        mark = "✔" if verdict.passed else "✘"
+        lines += [f"## {mark} {verdict.exercise} · {verdict.title} — {ok}/{len(verdict.results)}",
+                  ""]
+        for r in verdict.results:
+            lines.append(f"- {'✔' if r.passed else '✘'} {r.name}")
+            if not r.passed:
+                lines += [f"  > {line}" for line in _clip(r.message).splitlines() or [""]]
+                if r.hint:
+                    lines.append(f"  *Hint:* {_clip(r.hint)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def safe_name(name: str) -> str:
+    return re.sub(r"[^\w.-]", "_", name).lstrip(".") or "learner"
+
+
+
+
+def attempted(verdict) -> bool:  # noqa: ANN001 - a checker.Verdict
+    """Did the learner start the exercise (any file of it present)?"""
+    return any(r.passed or NOT_STARTED not in r.message for r in verdict.results)
+
+
+def class_summary(rows: list[Graded], exercises: list[str]) -> str:
+    """Markdown: per exercise, how many completed, and the behaviours most often failed by
+    learners who attempted it, with their most frequent message."""
+    lines = ["# What the class gets wrong", "",
+             f"{len(rows)} learners. Per exercise: complete / attempted; then each behaviour "
+             "failed by learners who attempted it, most frequent first.", ""]
+    for exercise_id in exercises:
+        verdicts = [g.verdicts[exercise_id] for g in rows if exercise_id in g.verdicts]
+        tried = [v for v in verdicts if attempted(v)]
+        complete = sum(v.passed for v in verdicts)
+        title = verdicts[0].title if verdicts else checking.get(exercise_id).title
+        lines += [f"## {exercise_id} · {title}: {complete} complete / {len(tried)} attempted", ""]
+        failures: dict[str, Counter] = {}
+        for verdict in tried:
+            for r in verdict.results:
+                if not r.passed:
+                    failures.setdefault(r.name, Counter())[_clip(r.message)[:200]] += 1
+        for name, messages in sorted(failures.items(), key=lambda kv: -kv[1].total()):
+            message, count = messages.most_common(1)[0]
+            lines.append(f"- {messages.total()}× {name} — most often: “{message}” ({count}×)")
+        lines.append("")
+    return "\n".join(lines)
