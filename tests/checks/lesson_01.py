@@ -1,8 +1,10 @@
 """Hidden tests for lesson 01 (Project structure and the basic handler).
 
 Messages are written for the learner. Exercise 1.3 is mutation testing: the learner's unit tests
-run in-process (pytest.main in the check's child) against a correct handler, where they must
-pass, and against broken ones, where at least one of them must fail.
+run in-process (pytest.main in the check's child) against the learner's own handler from
+exercise 1.2 (once it passes 1.2's checks), where they must pass, and against broken copies of
+it made by patching the imported module, where at least one of them must fail. No working
+handler is written in this file: it ships to learners.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from types import ModuleType
 
-from course.checking import BehaviourTimeout, Project, exercise
+from course.checking import BehaviourTimeout, LearnerError, Project, exercise
 
 # --- 1.1 ---------------------------------------------------------------------------------
 
@@ -352,82 +356,150 @@ def _(project: Project) -> None:
 
 # --- 1.3 ---------------------------------------------------------------------------------
 
-ex13 = exercise("1.3", "Unit tests that can fail", files=["tests/unit/test_api_handler.py"],
-                timeout=5.0)
-
 TEST_FILE = "tests/unit/test_api_handler.py"
+HANDLER = "handlers.api_handler"
 
-# A correct handler, as specified in exercise 1.2, and broken variants of it (mutants).
-REFERENCE = '''\
-import json
-import logging
-import os
+ex13 = exercise("1.3", "Unit tests that can fail", files=[TEST_FILE], timeout=5.0)
 
-logger = logging.getLogger(__name__)
-logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+# The mutants are made at run time from the learner's own handler (exercise 1.2), by patching
+# the imported module: no working handler is written down here, so none ships to learners.
 
 
-class InvalidEventError(ValueError):
-    """The event is not an API Gateway proxy event."""
+def _wrap_handler(module: ModuleType, after: Callable[[dict], dict]) -> None:
+    """Replace module.lambda_handler with one that passes each response through `after`."""
+    handler = module.lambda_handler
+
+    def lambda_handler(event, context):  # noqa: ANN001, ANN202
+        return after(handler(event, context))
+
+    module.lambda_handler = lambda_handler
 
 
-def lambda_handler(event, context):
-    try:
-        result = process_event(event)
-    except InvalidEventError:
-        logger.warning("Rejected an event that is not an API Gateway proxy event")
-        return response(400, {"message": "Not an API Gateway proxy event"})
-    except Exception:
-        logger.exception("Error processing event")
-        return response(500, {"message": "Internal server error"})
-    return response(200, {"message": "Success", "data": result})
+def _leaking(module: ModuleType) -> None:
+    """The guideline's bug: the 500 body carries str(e)."""
+    handler = module.lambda_handler
+    factory = logging.getLogRecordFactory()
+
+    def lambda_handler(event, context):  # noqa: ANN001, ANN202
+        seen: list[BaseException] = []
+        current = getattr(module, "process_event", None)  # maybe a test's failing stand-in
+
+        def remembering(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            try:
+                return current(*args, **kwargs)
+            except Exception as exc:
+                seen.append(exc)
+                raise
+
+        def noting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - what the handler logs
+            record = factory(*args, **kwargs)
+            if sys.exc_info()[1] is not None:
+                seen.append(sys.exc_info()[1])
+            return record
+
+        if callable(current):
+            module.process_event = remembering
+        logging.setLogRecordFactory(noting)
+        try:
+            response = handler(event, context)
+        finally:
+            logging.setLogRecordFactory(factory)
+            if module.process_event is remembering:
+                module.process_event = current
+        if not (seen and isinstance(response, dict) and response.get("statusCode") == 500):
+            return response
+        try:
+            body = json.loads(response.get("body") or "{}")
+        except (TypeError, ValueError):
+            return response
+        if not isinstance(body, dict):
+            return response
+        return {**response, "body": json.dumps({**body, "error": str(seen[0])})}
+
+    module.lambda_handler = lambda_handler
 
 
-def process_event(event):
-    http = (event.get("requestContext") or {}).get("http") or {}
-    method = event.get("httpMethod") or http.get("method")
-    path = event.get("path") or event.get("rawPath")
-    if not method or not path:
-        raise InvalidEventError("event has no HTTP method or path")
-    logger.info("Request %s %s", method, path)
-    return {"method": method, "path": path}
+def _without_detail(module: ModuleType) -> None:
+    """Every record logged while an exception is handled loses its message and traceback."""
+    factory = logging.getLogRecordFactory()
+
+    def stripped(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        record = factory(*args, **kwargs)
+        exc = record.exc_info[1] if record.exc_info else sys.exc_info()[1]
+        if exc is not None:
+            message = str(record.msg).split("Traceback (most recent call last)")[0]
+            for detail in {str(exc), repr(exc)} - {""}:
+                message = message.replace(detail, "")
+            record.msg, record.args = message, ()
+            record.exc_info = record.exc_text = record.stack_info = None
+        return record
+
+    logging.setLogRecordFactory(stripped)
 
 
-def response(status_code, body):
-    return {
-        "statusCode": status_code,
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps(body),
-    }
-'''
+def _rest_only(module: ModuleType) -> None:
+    """process_event reads only httpMethod and path: it sees an HTTP API (v2) event as one
+    that is not from API Gateway at all."""
+    reads = module.process_event
 
-MUTANTS = {
-    "leak": [(
-        '        logger.exception("Error processing event")\n'
-        '        return response(500, {"message": "Internal server error"})',
-        '        logger.exception("Error processing event")\n'
-        '        return response(500, {"message": "Internal server error", "error": str(exc)})',
-    ), ("    except Exception:", "    except Exception as exc:")],
-    "no_detail": [('        logger.exception("Error processing event")',
-                   '        logger.error("Error processing event")')],
-    "v1_only": [('    http = (event.get("requestContext") or {}).get("http") or {}\n'
-                 '    method = event.get("httpMethod") or http.get("method")\n'
-                 '    path = event.get("path") or event.get("rawPath")',
-                 '    method = event.get("httpMethod")\n'
-                 '    path = event.get("path")')],
-    "no_content_type": [('        "headers": {"Content-Type": "application/json"},\n', "")],
-    "logs_event": [("    try:\n        result = process_event(event)",
-                    '    logger.info("Received event: %s", json.dumps(event))\n'
-                    "    try:\n        result = process_event(event)")],
+    def process_event(event, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if isinstance(event, dict) and not (event.get("httpMethod") and event.get("path")):
+            context = event.get("requestContext")
+            blind = {k: v for k, v in event.items() if k not in ("rawPath", "routeKey")}
+            if isinstance(context, dict):
+                blind["requestContext"] = {k: v for k, v in context.items()
+                                           if k not in ("http", "routeKey")}
+            reads(blind, *args, **kwargs)  # the learner's own rejection, normally
+            raise KeyError("httpMethod")  # else what the guideline's event["httpMethod"] does
+        return reads(event, *args, **kwargs)
+
+    module.process_event = process_event
+
+
+def _drop_content_type(response: object) -> object:
+    if isinstance(response, dict) and isinstance(response.get("headers"), dict):
+        headers = {k: v for k, v in response["headers"].items()
+                   if str(k).lower() != "content-type"}
+        response = {k: v for k, v in response.items() if k != "headers"}
+        if headers:
+            response["headers"] = headers
+    return response
+
+
+def _without_content_type(module: ModuleType) -> None:
+    """No Content-Type header on any response."""
+    _wrap_handler(module, _drop_content_type)
+    build = getattr(module, "response", None)
+    if callable(build):  # a test may call the response helper directly
+        module.response = lambda *args, **kwargs: _drop_content_type(build(*args, **kwargs))
+
+
+def _module_logger(module: ModuleType) -> logging.Logger:
+    """The logger the learner's module logs with: `logger`, another Logger it holds, or root."""
+    found = [v for k, v in sorted(vars(module).items(), key=lambda kv: kv[0] != "logger")
+             if isinstance(v, logging.Logger)]
+    return found[0] if found else logging.getLogger()
+
+
+def _logging_event(module: ModuleType) -> None:
+    """The guideline's json.dumps(event) log line, through the module's own logger."""
+    handler = module.lambda_handler
+    log = _module_logger(module)
+
+    def lambda_handler(event, context):  # noqa: ANN001, ANN202
+        log.info("Received event: %s", json.dumps(event, default=str))
+        return handler(event, context)
+
+    module.lambda_handler = lambda_handler
+
+
+MUTANTS: dict[str, Callable[[ModuleType], None]] = {
+    "leak": _leaking,
+    "no_detail": _without_detail,
+    "v1_only": _rest_only,
+    "no_content_type": _without_content_type,
+    "logs_event": _logging_event,
 }
-
-
-def _variant(name: str) -> str:
-    text = REFERENCE
-    for old, new in MUTANTS.get(name, []):
-        assert old in text, f"lesson_01 check is out of date: mutant {name!r} does not apply"
-        text = text.replace(old, new, 1)
-    return text
 
 
 class _Outcome:
@@ -459,33 +531,61 @@ class _Outcome:
             self.passed.append(name)
 
 
-_runs: dict[str, _Outcome] = {}
+_gates: dict[str, str] = {}  # project root -> why exercise 1.2 does not pass there ('' if it does)
+_runs: dict[tuple[str, str, str], _Outcome] = {}
+
+
+def _own_handler_works(project: Project) -> None:
+    """Exercise 1.2's behaviours on the learner's handler: every mutant starts from it."""
+    root = str(project.root)
+    if root not in _gates:
+        _gates[root] = ""
+        for behaviour in ex12.behaviours:
+            try:
+                behaviour.func(project)
+            except (AssertionError, LearnerError) as exc:
+                _gates[root] = f"{behaviour.name!r} fails: {exc}"
+            except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
+                _gates[root] = f"{behaviour.name!r} fails: {type(exc).__name__}: {exc}"
+            if _gates[root]:
+                break
+    assert not _gates[root], (
+        "finish exercise 1.2 first: your tests are checked against your own handler, and "
+        f"check(\"1.2\") does not pass yet ({_gates[root]})")
+
+
+def _fresh_handler(project: Project) -> ModuleType:
+    """The learner's handler module, imported anew (so no earlier run's patches survive)."""
+    for name in [n for n in sys.modules if n.split(".")[0] == "handlers"]:
+        del sys.modules[name]
+    os.environ.pop("LOG_LEVEL", None)  # as in a fresh Lambda: no LOG_LEVEL, root at WARNING
+    logging.getLogger().setLevel(logging.WARNING)
+    return project.module(HANDLER)
 
 
 def _run_tests(project: Project, variant: str) -> _Outcome:
-    """Run the learner's test file against a variant of the handler, in this process."""
+    """Run the learner's test file in this process against their handler, broken by `variant`
+    (or intact for 'own')."""
     source = project.require(TEST_FILE).read_text()
-    key = f"{variant}\0{source}"
+    key = (str(project.root), variant, source)
     if key in _runs:
         return _runs[key]
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only pytest's own plugins: fast
-    os.environ.pop("LOG_LEVEL", None)
     import pytest
 
     base = Path(tempfile.mkdtemp(prefix=f"check-1.3-{variant}-"))
-    (base / "src" / "handlers").mkdir(parents=True)
-    (base / "src" / "handlers" / "__init__.py").write_text("")
-    (base / "src" / "handlers" / "api_handler.py").write_text(_variant(variant))
     (base / "test_api_handler.py").write_text(source)
-    (base / "pytest.ini").write_text("[pytest]\n")
+    (base / "pytest.ini").write_text("[pytest]\n")  # not the workspace's settings: ours
     inside = str(base)
-    for name in [n for n, m in sys.modules.items()
-                 if n.split(".")[0] == "handlers" or n == "test_api_handler"
-                 or str(getattr(m, "__file__", None) or "").startswith(inside)]:
+    for name in [n for n, m in sys.modules.items()  # the test module of an earlier run
+                 if n == "test_api_handler" or "check-1.3-" in str(getattr(m, "__file__", None))]:
         del sys.modules[name]
-    sys.path.insert(0, str(base / "src"))
+    module = _fresh_handler(project)
+    factory = logging.getLogRecordFactory()
+    if variant in MUTANTS:  # patch the module before the tests import names from it
+        MUTANTS[variant](module)
     cwd = os.getcwd()
-    os.chdir(base)  # a relative path in the learner's file points here, not at their own src
+    os.chdir(base)  # a relative path in the learner's file points here, not at their files
     outcome = _Outcome()
     gc.freeze()  # pytest collects garbage at exit: skip the worker's (large, long-lived) heap
     try:
@@ -494,7 +594,7 @@ def _run_tests(project: Project, variant: str) -> _Outcome:
                      "--import-mode=importlib"], plugins=[outcome])
     finally:
         os.chdir(cwd)
-        sys.path.remove(str(base / "src"))
+        logging.setLogRecordFactory(factory)
         shutil.rmtree(base, ignore_errors=True)
     if outcome.timed_out:
         raise BehaviourTimeout
@@ -517,39 +617,43 @@ def _imports_src(project: Project) -> bool:
     return False
 
 
-def _passing_on_reference(project: Project) -> _Outcome:
+def _passing_on_own_handler(project: Project) -> _Outcome:
+    _own_handler_works(project)
+    project.require(TEST_FILE)
     assert not _imports_src(project), (
         "your tests import from src.handlers (the guideline's way). In Lambda the module is "
         "handlers.api_handler, and pyproject's pythonpath = [\"src\"] lets pytest import it "
         "by that same name")
-    outcome = _run_tests(project, "reference")
+    outcome = _run_tests(project, "own")
     if outcome.collect_errors:
         detail = re.sub(r"^E\s+", "", outcome.collect_errors[0].strip().splitlines()[-1])[:200]
         raise AssertionError(f"pytest could not load your test file: {detail}")
     assert not outcome.failed, (
-        f"{len(outcome.failed)} of your tests fail against a correct handler (the one exercise "
-        "1.2 specifies): " + "; ".join(f"{name}: {why}" for name, why in outcome.failed[:3]))
+        f"{len(outcome.failed)} of your tests fail against your handler, which passes "
+        "check(\"1.2\"): a test must pass on correct code. "
+        + "; ".join(f"{name}: {why}" for name, why in outcome.failed[:3]))
     return outcome
 
 
 def _catches(project: Project, variant: str, bug: str) -> None:
+    _own_handler_works(project)
     try:
-        _passing_on_reference(project)
-    except AssertionError:
+        _passing_on_own_handler(project)
+    except (AssertionError, LearnerError):
         raise AssertionError(
-            "first make your tests pass against a correct handler (the first check above); "
+            "first make your tests pass against your own handler (the first check above); "
             "a test that fails everywhere catches nothing") from None
     outcome = _run_tests(project, variant)
     assert outcome.failed or outcome.collect_errors, (
-        f"every one of your tests passed against a handler that {bug}")
+        f"every one of your tests passed against a copy of your handler that {bug}")
 
 
-@ex13.behaviour("your tests pass against a correct handler (at least 3 of them)",
+@ex13.behaviour("your tests pass against your own handler from exercise 1.2 (at least 3 of them)",
                 hint="Test the interface exercise 1.2 specifies: lambda_handler and "
                      "process_event, with the exact bodies it lists. The guideline's error test "
                      "expects the leak (body['error']): that assertion must go.")
 def _(project: Project) -> None:
-    outcome = _passing_on_reference(project)
+    outcome = _passing_on_own_handler(project)
     assert len(outcome.passed) >= 3, (
         f"pytest found {len(outcome.passed)} test(s) in your file; write at least 3 "
         "(functions named test_...)")
@@ -569,7 +673,7 @@ def _(project: Project) -> None:
                      "traceback).")
 def _(project: Project) -> None:
     _catches(project, "no_detail",
-             "logs 'Error processing event' but not the exception's message or traceback")
+             "logs the failure but not the exception's message or traceback")
 
 
 @ex13.behaviour("they catch a handler that only understands REST API (v1) events",
