@@ -46,17 +46,20 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def dynamodb(aws_credentials: None) -> Iterator[Any]:
+    """A boto3 DynamoDB resource, with moto's mock on for the whole test."""
     with mock_aws():
         yield boto3.resource("dynamodb")
 
 
 @pytest.fixture
 def users_table(dynamodb: Any) -> Any:
+    """The users table, new and empty for each test."""
     return create_users_table(dynamodb, TABLE_NAME)
 
 
 @pytest.fixture
 def service(dynamodb: Any, users_table: Any) -> DynamoDBService:
+    """The service under test, on users_table."""
     return DynamoDBService(TABLE_NAME, resource=dynamodb)
 
 

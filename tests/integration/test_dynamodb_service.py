@@ -26,6 +26,8 @@ def test_save_and_get_item(service: DynamoDBService) -> None:
 
 
 def test_save_never_overwrites_unless_asked(service: DynamoDBService) -> None:
+    """A taken user_id raises ItemAlreadyExists and keeps the original; overwrite=True
+    replaces it."""
     service.save_item(ADA)
 
     with pytest.raises(ItemAlreadyExists):
@@ -46,7 +48,7 @@ def test_query_by_email_uses_the_gsi(service: DynamoDBService) -> None:
 
 
 def test_query_reads_every_page(service: DynamoDBService, users_table) -> None:
-    # 30 items of ~40 KB under one GSI key: more than the 1 MB a single Query returns.
+    """30 items of ~40 KB under one GSI key: more than the 1 MB a single Query returns."""
     for n in range(30):
         service.save_item({"user_id": f"u-{n:02}", "email": "team@example.com", "blob": BLOB})
 
