@@ -7,7 +7,7 @@ ROUNDS rounds, each learner on a different exercise. Prints p50/p95/max latency,
 per check and worker memory per learner, plus a kernel's memory after lesson 00, measured
 once. About two minutes on 2 cores.
 
-    python tests/bench_load.py [--learners 5,10,20] [--rounds 6]
+    python tests/bench_load.py [--learners 5,10,20] [--rounds 6] [--all-lessons]
 """
 
 from __future__ import annotations
@@ -55,16 +55,21 @@ print(json.dumps([["kernel", *mem(me)]]
 """
 
 
-def kernel_memory() -> dict[str, tuple[float, float]]:
-    """(RSS, USS) in MB after lesson 00's solution ran in a kernel: the kernel, each helper."""
-    nb = nbformat.read(ROOT / "solutions" / "00-welcome.ipynb", as_version=4)
+def kernel_memory(lesson: Path = ROOT / "solutions" / "00-welcome.ipynb",
+                  workspace: Path | None = None) -> dict[str, tuple[float, float]]:
+    """(RSS, USS) in MB after a lesson's solution ran in a kernel: the kernel, each helper.
+
+    With `workspace`, lessons share it (a lesson builds on the files of the ones before) and
+    a failing cell does not stop the measurement."""
+    nb = nbformat.read(lesson, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(MEASURE))
-    with tempfile.TemporaryDirectory() as ws:
-        env = {"COURSE_WORKSPACE": ws, "COURSE_RAISE": "1"}
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {"COURSE_WORKSPACE": str(workspace or scratch), "COURSE_RAISE": "1"}
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         try:
-            NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+            NotebookClient(nb, timeout=120, kernel_name="python3",
+                           allow_errors=workspace is not None).execute()
         finally:
             for k, v in saved.items():
                 os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
@@ -126,6 +131,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--learners", default="5,10,20")
     parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--all-lessons", action="store_true",
+                        help="also measure a kernel's memory after each lesson (slower)")
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.learners.split(",")]
     os.environ.pop("COURSE_WORKSPACE", None)
@@ -138,6 +145,12 @@ def main(argv: list[str] | None = None) -> None:
           + ", ".join(f"{k} {rss:.0f}/{uss:.0f} MB" for k, (rss, uss) in memory.items())
           + f"; total {sum(r for r, _ in memory.values()):.0f}/"
           f"{sum(u for _, u in memory.values()):.0f} MB")
+    if args.all_lessons:
+        with tempfile.TemporaryDirectory() as shared:
+            for lesson in sorted((ROOT / "solutions").glob("*.ipynb")):
+                found = kernel_memory(lesson, Path(shared))
+                print(f"  after {lesson.stem}: " + ", ".join(
+                    f"{k} {rss:.0f}/{uss:.0f} MB" for k, (rss, uss) in found.items()))
     exercises = sorted(checking.load_all(), key=checking.sort_key)
     with tempfile.TemporaryDirectory() as tmp:
         template = solved_workspace(Path(tmp) / "template")

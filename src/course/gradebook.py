@@ -75,9 +75,12 @@ def safe_name(name: str) -> str:
 
 
 
-def attempted(verdict) -> bool:  # noqa: ANN001 - a checker.Verdict
-    """Did the learner start the exercise (any file of it present)?"""
-    return any(r.passed or NOT_STARTED not in r.message for r in verdict.results)
+def attempted(graded: Graded, exercise_id: str) -> bool:
+    """Did the learner start the exercise? (One of its files is in the workspace.)"""
+    if checking.get(exercise_id).files:
+        return exercise_id in graded.attempted
+    return any(r.passed or NOT_STARTED not in r.message and not r.message.startswith(
+        "Not graded") for r in graded.verdicts[exercise_id].results)
 
 
 def class_summary(rows: list[Graded], exercises: list[str]) -> str:
@@ -88,7 +91,8 @@ def class_summary(rows: list[Graded], exercises: list[str]) -> str:
              "failed by learners who attempted it, most frequent first.", ""]
     for exercise_id in exercises:
         verdicts = [g.verdicts[exercise_id] for g in rows if exercise_id in g.verdicts]
-        tried = [v for v in verdicts if attempted(v)]
+        tried = [g.verdicts[exercise_id] for g in rows
+                 if exercise_id in g.verdicts and attempted(g, exercise_id)]
         complete = sum(v.passed for v in verdicts)
         title = verdicts[0].title if verdicts else checking.get(exercise_id).title
         lines += [f"## {exercise_id} · {title}: {complete} complete / {len(tried)} attempted", ""]

@@ -51,6 +51,7 @@ class Graded:
     verdicts: dict[str, checker.Verdict] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    attempted: list[str] = field(default_factory=list)  # exercises with a file in the workspace
 
 
 def exercise_ids() -> list[str]:
@@ -202,6 +203,8 @@ def grade_learner(name: str, source: Path, exercises: list[str], scratch: Path,
     (private / "home").mkdir()
     try:
         copy_workspace(source, private / "workspace", graded.notes, [0])
+        graded.attempted = [e for e in exercises if any(
+            (private / "workspace" / f).exists() for f in checking.get(e).files)]
         if confinement.uid is not None:
             _chown_tree(private, confinement.uid)
         verdicts, timed_out = run_checks(private, exercises, confinement)
