@@ -84,6 +84,9 @@ def _explain(exc: BaseException, root: Path, limit: float) -> str:
                 "Look for a loop that never ends or a call that waits forever.")
     if isinstance(exc, MemoryError):
         return f"Your code ran out of memory{at}. Look for a list or string that grows without end."
+    if isinstance(exc, NotImplementedError) and str(exc).startswith("Exercise"):
+        return (f"Not written yet: replace the `raise NotImplementedError` line{at} with your "
+                "code, run the %%save cell again, then this check.")
     if isinstance(exc, RecursionError):
         return f"Your code recursed too deeply{at}: a function that calls itself without end?"
     if where:

@@ -24,6 +24,11 @@ CSS = """<style>
 .course-bar span{display:block;height:10px;background:#2da44e}
 .course-chip{display:inline-block;min-width:34px;padding:1px 6px;margin:1px;border-radius:9px;
   text-align:center;font-size:12px;color:#fff}
+.course-view>.widget-html-content{flex:1 1 auto;min-width:0;line-height:1.45}
+.course-card h4,.course-row,.course-msg,.course-card details{overflow-wrap:anywhere}
+.course-msg{white-space:pre-wrap}
+.course-card details{color:var(--jp-content-font-color2,#57606a)}
+.course-card summary{color:var(--jp-brand-color1,#0969da)}
 </style>"""
 
 
@@ -37,7 +42,9 @@ class Rendered:
     def widget(self):  # noqa: ANN201 - ipywidgets is imported lazily
         import ipywidgets
 
-        return ipywidgets.HTML(value=CSS + self.html)
+        view = ipywidgets.HTML(value=CSS + self.html)
+        view.add_class("course-view")  # lets the CSS above wrap long lines inside the card
+        return view
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:  # noqa: ANN001
         try:
@@ -64,12 +71,22 @@ def verdict_view(verdict: Verdict) -> Rendered:
     icon = PASS if verdict.passed else FAIL
     head = f"{icon} Exercise {verdict.exercise} · {verdict.title}: {_summary(verdict)}"
     rows, lines = [], [head]
+    failures = {r.message for r in verdict.results if not r.passed}
+    shared = len(failures) == 1 and sum(not r.passed for r in verdict.results) > 1
+    if shared:  # one cause (a missing file, a placeholder...): say it once, above the list
+        message = failures.pop()
+        rows.append(f'<div class="course-msg" style="margin-left:0">{html.escape(message)}</div>')
+        lines.append(f"  {message}")
     for r in verdict.results:
         mark = PASS if r.passed else FAIL
         rows.append(f'<div class="course-row"><b style="color:{GREEN if r.passed else RED}">'
                     f"{mark}</b> {html.escape(r.name)}</div>")
         lines.append(f"  {mark} {r.name}")
-        if not r.passed:
+        if not r.passed and shared:
+            if r.hint:
+                rows.append(f"<details><summary>Hint</summary>{html.escape(r.hint)}</details>")
+                lines.append(f"      Hint: {r.hint}")
+        elif not r.passed:
             rows.append(f'<div class="course-msg">{html.escape(r.message)}</div>')
             lines.append(f"      {r.message}")
             if r.hint:
@@ -115,5 +132,6 @@ def progress_view(lessons: Iterable[tuple[str, list[tuple[str, str, str]]]]) -> 
                      + " ".join(f"{marks[s]} {i}" for i, _, s in exercises))
     head = f"Course progress: {done_all} of {total_all} exercises pass"
     body = (f'<div class="course-card course-progress" style="--c:{GREEN}"><h4>{head}</h4>'
-            f"{_bar(done_all, total_all)}<table>{''.join(rows)}</table></div>")
+            f"{_bar(done_all, total_all)} {done_all}/{total_all}"
+            f"<table>{''.join(rows)}</table></div>")
     return Rendered(body, "\n".join([head, *lines]))

@@ -23,6 +23,21 @@ class SaveError(ValueError):
     pass
 
 
+class _OneLine:
+    """IPython shows these as one red line, not a traceback through the toolkit."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[31m{type(self).__name__}\x1b[0m: {self}"]
+
+
+class ExerciseNotFinished(_OneLine, NotImplementedError):
+    pass
+
+
+class SavedWithSyntaxError(_OneLine, SyntaxError):
+    pass
+
+
 def target(relative: str, project: Path | None = None) -> Path:
     root = workspace.root(project)
     rel = PurePosixPath(relative.strip())
@@ -49,11 +64,11 @@ def save(relative: str, text: str, project: Path | None = None) -> Path:
         try:
             compile(body, str(path), "exec")
         except SyntaxError as exc:
-            raise SyntaxError(f"Saved, but {relative.strip()} has a syntax error on line "
+            raise SavedWithSyntaxError(f"Saved, but {relative.strip()} has a syntax error on line "
                               f"{exc.lineno}: {exc.msg}") from None
     placeholder = PLACEHOLDER.search(body)
     if placeholder:
-        raise NotImplementedError(f"{placeholder.group(1)} (saved; replace the "
+        raise ExerciseNotFinished(f"{placeholder.group(1)} (saved; replace the "
                                   "`raise NotImplementedError` line with your code, then run "
                                   "this cell again)")
     return path

@@ -69,8 +69,9 @@ def _warm_up() -> None:
     import aws_lambda_powertools.metrics  # noqa: F401
     import aws_lambda_powertools.tracing  # noqa: F401
     import aws_xray_sdk.core  # noqa: F401 - Tracer's import is the slowest of Powertools
+    import hypothesis  # noqa: F401 - some checks run a learner's own (property) tests
     import pydantic  # noqa: F401
-    import pytest  # noqa: F401 - some checks run a learner's own tests
+    import pytest  # noqa: F401
 
 
 def _checks_stamp() -> tuple[float, ...]:
@@ -140,6 +141,7 @@ class Worker:
             [sys.executable, "-m", "course.worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._log.open("w"), text=True, bufsize=1,
             env=os.environ.copy(),
+            start_new_session=True,  # kernel interrupts and shutdowns must not wait on it
         )
         self._ready = False
 

@@ -233,7 +233,9 @@ def assert_verdicts(run: NotebookRun, *, passing: bool) -> dict[str, str]:
             marks = verdict.locator(".course-row b").all_inner_texts()
             assert sorted(marks) == sorted(["✔"] * (total - failing) + ["✘"] * failing), text
             messages = verdict.locator(".course-msg").all_inner_texts()
-            assert len(messages) == failing and all(m.strip() for m in messages), text
+            assert all(m.strip() for m in messages), text
+            # one message per failure, or one for all when they share a cause (a placeholder)
+            assert len(messages) == failing or (failing > 1 and len(messages) == 1), text
             run.shot(widget, f"check-{ex_id}")
             statuses[ex_id] = "passed" if passing else "failed"
             if passing:

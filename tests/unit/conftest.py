@@ -5,17 +5,12 @@ from __future__ import annotations
 import base64
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from aws_lambda_powertools import Logger
-from moto import mock_aws
-
-from handlers.api_gateway_handler import users_service
-from services.dynamodb_service import create_users_table
 
 RestEvent = Callable[..., dict[str, Any]]
 LogRecords = Callable[[], list[dict[str, Any]]]
@@ -67,17 +62,6 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
-@pytest.fixture
-def users_table(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A moto users table, and the API's cached service pointed at it."""
-    monkeypatch.setenv("USERS_TABLE", "users-test")
-    with mock_aws():
-        table = create_users_table(boto3.resource("dynamodb"), "users-test")
-        users_service.cache_clear()  # the next call creates a client inside the mock
-        yield table
-    users_service.cache_clear()
 
 
 def make_rest_event(
