@@ -30,7 +30,7 @@ DEFAULT_OUT = COURSE_ROOT / "build" / "release"
 STAMP = ".course-release"  # marks a folder this module may wipe and rebuild
 COPIED = ("src/course", "binder", "requirements.txt", ".gitignore")
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".pytest_cache")
-AUTHOR_TARGETS = ("bench", "notebooks")  # Makefile targets that need solutions/ or tests/
+AUTHOR_TARGETS = ("bench", "notebooks", "release", "grade")  # need solutions/, tests/…
 # Toolkit modules for authors and instructors: shipped only if a shipped module imports them.
 AUTHOR_MODULES = ("authoring", "release", "grading")
 MARKERS = tuple(f"{edge} SOLUTION" for edge in ("BEGIN", "END"))  # spelt so: no marker here
