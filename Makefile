@@ -9,11 +9,11 @@ READY := $(VENV)/.ready
 
 .PHONY: lab test bench notebooks lint clean
 
-$(READY): requirements.txt
+$(READY): requirements.txt constraints.txt
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else \
 	  f"Python 3.11 or newer is needed, found {v.major}.{v.minor}: run make PYTHON=python3.12 ...")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	@# Make the toolkit (and only the toolkit) importable: src/ also holds the reference app.
 	@mkdir -p $(VENV)/toolkit && ln -sfn "$(CURDIR)/src/course" $(VENV)/toolkit/course
 	@echo "$(CURDIR)/$(VENV)/toolkit" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/course-toolkit.pth"

@@ -61,3 +61,20 @@ def test_every_lesson_has_a_solution_a_learner_copy_and_checks() -> None:
     for name in solutions:
         lesson = name[:2]
         assert Path(COURSE_ROOT / "tests" / "checks" / f"lesson_{lesson}.py").exists(), name
+
+
+def test_requirements_are_pinned_and_frozen_consistently() -> None:
+    def pins(name: str) -> dict[str, str]:
+        found = {}
+        for line in (COURSE_ROOT / name).read_text().splitlines():
+            line = line.split("#")[0].strip()
+            if line:
+                assert "==" in line, f"{name}: {line!r} is not pinned with =="
+                package, version = line.split("==")
+                found[package.split("[")[0].lower().replace("_", "-")] = version.strip()
+        return found
+
+    frozen = pins("constraints.txt")
+    for package, version in pins("requirements.txt").items():
+        assert frozen.get(package) == version, (
+            f"{package}=={version} in requirements.txt, {frozen.get(package)} in constraints.txt")
