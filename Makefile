@@ -20,7 +20,9 @@ $(READY): requirements.txt constraints.txt
 	@touch $@
 
 lab: $(READY)
-	$(VENV)/bin/jupyter lab notebooks/00-welcome.ipynb
+	@# Serve the whole course (lessons and your workspace/) and open the welcome lesson.
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) \
+	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks/00-welcome.ipynb
 
 test: $(READY)
 	$(PY) -m pytest $(PYTEST_ARGS)
