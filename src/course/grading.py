@@ -81,7 +81,8 @@ def copy_workspace(source: Path, target: Path, notes: list[str], count: list[int
             elif entry.is_file(follow_symlinks=False):
                 count[0] += 1
                 if count[0] > MAX_FILES:
-                    notes.append(f"more than {MAX_FILES} files: the rest were not graded")
+                    if count[0] == MAX_FILES + 1:
+                        notes.append(f"more than {MAX_FILES} files: the rest were not copied")
                     return
                 if entry.stat(follow_symlinks=False).st_size > MAX_FILE:
                     notes.append(f"{entry.name}: over {MAX_FILE // 2**20} MB, not copied")

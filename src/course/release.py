@@ -28,7 +28,7 @@ from course.workspace import COURSE_ROOT
 
 DEFAULT_OUT = COURSE_ROOT / "build" / "release"
 STAMP = ".course-release"  # marks a folder this module may wipe and rebuild
-COPIED = ("src/course", "binder", "requirements.txt", ".gitignore")
+COPIED = ("src/course", "binder", "requirements.txt", "constraints.txt", ".gitignore")
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".pytest_cache")
 AUTHOR_TARGETS = ("bench", "notebooks", "release", "grade")  # need solutions/, tests/…
 # Toolkit modules for authors and instructors: shipped only if a shipped module imports them.

@@ -7,11 +7,11 @@ binder/ files only, starts JupyterLab from it through `binder/start`, checks wha
 Binder launch URL opens, then executes lesson 00's solution notebook with that
 environment's kernel and asserts that every check passed.
 
-Speed: creating the environment takes about a minute (pip uses this machine's local wheel
-index). The environment is cached under ~/.cache/course-binder-sim/<key>/ (override with
-COURSE_BINDER_CACHE), keyed on the SHA-256 of requirements.txt and every file in binder/,
-so a later run only re-copies the repository and re-runs postBuild (~15 s). Delete the
-folder to force a rebuild. Deselect with `-m "not slow"`.
+Speed: creating the environment takes one to two minutes (pip uses this machine's local
+wheel index). The environment is cached under ~/.cache/course-binder-sim/<key>/ (override
+with COURSE_BINDER_CACHE), keyed on the SHA-256 of requirements.txt, constraints.txt and
+every file in binder/, so a later run only re-copies the repository and re-runs postBuild
+(~15 s). Delete the folder to force a rebuild. Deselect with `-m "not slow"`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -46,7 +47,10 @@ LAUNCH = "lab/tree/notebooks/00-welcome.ipynb"  # the badge's urlpath
 
 def env_key() -> str:
     digest = hashlib.sha256()
-    for path in [COURSE_ROOT / "requirements.txt", *sorted(BINDER.iterdir())]:
+    for path in [COURSE_ROOT / "requirements.txt", COURSE_ROOT / "constraints.txt",
+                 *sorted(BINDER.iterdir())]:
+        if not path.exists():
+            continue
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
@@ -116,8 +120,14 @@ def binder_runtime_env(repo: Path, venv: Path, scratch: Path) -> dict[str, str]:
 
 def test_binder_files_reuse_the_root_requirements() -> None:
     lines = [line.strip() for line in (BINDER / "requirements.txt").read_text().splitlines()]
-    assert [line for line in lines if line and not line.startswith("#")] == [
-        "-r ../requirements.txt"]
+    includes = [line for line in lines if line and not line.startswith("#")]
+    assert includes[0] == "-r ../requirements.txt", includes
+    # Whatever else `make` installs with must reach Binder too (e.g. -c constraints.txt).
+    make_install = re.search(r"pip install .*-r requirements\.txt(.*)$",
+                             (COURSE_ROOT / "Makefile").read_text(), re.M)
+    assert make_install, "the Makefile no longer installs requirements.txt with pip"
+    extra = re.findall(r"-c\s+(\S+)", make_install.group(1))
+    assert includes[1:] == [f"-c ../{name}" for name in extra], (includes, extra)
     assert (BINDER / "runtime.txt").read_text().strip() == "python-3.11"
     for script in ("postBuild", "start"):
         assert os.access(BINDER / script, os.X_OK), f"binder/{script} must be executable"

@@ -181,7 +181,7 @@ def test_makefile_and_pyproject_fit_the_release(out: Path) -> None:
                               env=env)
         assert proc.returncode == 0, proc.stderr
     makefile = (out / "Makefile").read_text()
-    for path in re.findall(r"[\w./-]+\.(?:py|ipynb)\b", makefile):
+    for path in re.findall(r"(?<![\w/=.-])[\w.-][\w./-]*\.(?:py|ipynb)\b", makefile):  # relative
         assert (out / path).exists(), f"the release Makefile uses {path}, not in the release"
     for author_target in release.AUTHOR_TARGETS:
         assert not re.search(rf"^{author_target}\s*:", makefile, re.M)
