@@ -175,7 +175,10 @@ def save_and_read_outputs(page, path: Path) -> list[list[dict]]:  # noqa: ANN001
     page.locator(".lm-Menu-item[data-command='docmanager:save']").click()
     deadline = time.monotonic() + 20
     while True:
-        cells = json.loads(path.read_text())["cells"]
+        try:
+            cells = json.loads(path.read_text())["cells"]
+        except json.JSONDecodeError:  # read while Lab was still writing it: read again
+            cells = [{"cell_type": "code"}]
         if all(c.get("execution_count") for c in cells if c["cell_type"] == "code"):
             return [c.get("outputs", []) for c in cells]
         assert time.monotonic() < deadline, f"{path.name} was not saved with its outputs"
