@@ -45,11 +45,12 @@ def needed_paths() -> list[Path]:
     return sorted({p.resolve() for p in candidates if p.exists()})
 
 
-def hidden_paths() -> list[Path]:
-    """Folders whose content learners' code must not see, but for what `keep` binds back."""
+def hidden_paths(*extra: Path) -> list[Path]:
+    """Folders whose content learners' code must not see, but for what `keep` binds back:
+    the course (reference app, solutions), /home (other learners' originals), and `extra`."""
     from course.workspace import COURSE_ROOT
 
-    return [COURSE_ROOT.resolve()]
+    return [p.resolve() for p in (COURSE_ROOT, Path("/home"), *extra) if p.is_dir()]
 
 
 def _enterable(path: Path) -> bool:
@@ -192,16 +193,17 @@ def kill_uid(uid: int) -> None:
 PROBE = "tomllib"  # a stdlib module the warm-up does not import
 
 
-def probe(uid: int, keep: list[Path], namespace: bool) -> str:
-    """Fork, confine as a learner would be, and try to import a fresh module; '' if it works."""
+def probe(uid: int, keep: list[Path], hide: list[Path] | None) -> str:
+    """Fork, confine as a learner would be (in a mount namespace hiding `hide`, unless None),
+    and try to import a fresh module and read `keep`; '' if it works."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
         problem = ""
         try:
-            if namespace:
-                private_mounts(keep, hidden_paths())
+            if hide is not None:
+                private_mounts(keep, hide)
             drop(uid)
             sys.modules.pop(PROBE, None)
             __import__(PROBE)

@@ -130,6 +130,7 @@ class Confinement:
     uid: int | None = None
     namespace: bool = False
     keep: list[Path] = field(default_factory=list)
+    hide: list[Path] = field(default_factory=list)
 
 
 def _confine(private: Path, confinement: Confinement) -> None:
@@ -137,7 +138,7 @@ def _confine(private: Path, confinement: Confinement) -> None:
     home = private / "home"
     if confinement.uid is not None:
         if confinement.namespace:
-            confine.private_mounts([*confinement.keep, private], confine.hidden_paths())
+            confine.private_mounts([*confinement.keep, private], confinement.hide)
         confine.drop(confinement.uid)
     confine.limit(dropped=confinement.uid is not None)
     os.environ.update(HOME=str(home), TMPDIR=str(home))
@@ -261,18 +262,20 @@ class GradingError(RuntimeError):
     pass
 
 
-def confinements(names: list[str], uid_base: int, drop: bool) -> dict[str, Confinement]:
-    """One Confinement per learner: their own uid, in a private mount namespace if possible."""
+def confinements(names: list[str], uid_base: int, drop: bool,
+                 root: Path) -> dict[str, Confinement]:
+    """One Confinement per learner: their own uid, in a private mount namespace if possible
+    (hiding the class folder `root` too)."""
     if not drop or not names:
         return {name: Confinement() for name in names}
     uids = _uids(len(names), uid_base)
-    keep = confine.needed_paths()
+    keep, hide = confine.needed_paths(), confine.hidden_paths(root)
     problems = []
     for namespace in (True, False):
-        problem = confine.probe(uids[0], keep, namespace)
+        problem = confine.probe(uids[0], keep, hide if namespace else None)
         confine.kill_uid(uids[0])
         if not problem:
-            return {name: Confinement(uid, namespace, keep)
+            return {name: Confinement(uid, namespace, keep, hide)
                     for name, uid in zip(names, uids, strict=True)}
         problems.append(problem)
     raise GradingError(
@@ -296,7 +299,7 @@ def grade_class(root: Path, jobs: int = 2, uid_base: int = UID_BASE, drop: bool 
                             [note]) for name, path, note in entries if path is None}
     todo = [(name, path) for name, path, _ in entries if path is not None]
     drop = os.geteuid() == 0 if drop is None else drop
-    confined = confinements([name for name, _ in todo], uid_base, drop)
+    confined = confinements([name for name, _ in todo], uid_base, drop, root)
     scratch = Path(tempfile.mkdtemp(prefix="course-grading-"))
     os.chmod(scratch, 0o711)  # learners' uids may pass through, not list it
     done = len(results)

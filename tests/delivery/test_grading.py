@@ -49,6 +49,7 @@ FORK_BOMB = ("import os\n\ndef json_response(status_code, body, headers=None):\n
 HOSTILE = """\
 import glob, os, shutil, signal
 victims = glob.glob("../../*/workspace/src/utils/helpers.py") + [{original!r}]
+answers = [{reference!r}, {solution!r}]
 for path in victims:
     try:
         os.remove(path)
@@ -59,9 +60,9 @@ try:
 except OSError:
     pass
 stolen = ""
-for path in victims + glob.glob("/tmp/course-grading-*/*/workspace/src/utils/helpers.py"):
+for path in victims + answers:
     try:
-        stolen += open(path).read()
+        stolen += f"[{{path}}: {{open(path).read()[-80:]}}]"
     except OSError:
         pass
 with open({marker!r}, "w") as f:
@@ -69,7 +70,7 @@ with open({marker!r}, "w") as f:
 
 
 def json_response(status_code, body, headers=None):
-    raise RuntimeError("stolen: " + stolen[-300:])
+    raise RuntimeError("stolen: " + stolen)
 """
 
 
@@ -86,6 +87,16 @@ def grading_processes() -> list[psutil.Process]:
     top = grading.UID_BASE + 1000
     return [p for p in psutil.process_iter(["uids"])
             if p.info["uids"] and grading.UID_BASE <= p.info["uids"].real < top]
+
+
+def namespaces_work() -> bool:
+    from course import confine
+
+    uid = grading.UID_BASE + 999
+    try:
+        return not confine.probe(uid, confine.needed_paths(), confine.hidden_paths())
+    finally:
+        confine.kill_uid(uid)
 
 
 @pytest.fixture
@@ -108,7 +119,9 @@ def test_grading_a_class_with_hostile_learners(tmp_path: Path, marker: Path) -> 
     with_helpers(klass / "dee-printer", PRINTER)
     original = klass / "ada-solved" / HELPERS
     with_helpers(klass / "eve-hostile", HOSTILE.format(
-        original=str(original), original_dir=str(original.parents[2]), marker=str(marker)))
+        original=str(original), original_dir=str(original.parents[2]), marker=str(marker),
+        reference=str(COURSE_ROOT / HELPERS),
+        solution=str(COURSE_ROOT / "solutions" / "00-welcome.ipynb")))
     with_helpers(klass / "fay-raiser", RAISER)
     with_helpers(klass / "gus-forkbomb", FORK_BOMB)
     (klass / "notes.txt").write_text("not a learner")
@@ -154,6 +167,8 @@ def test_grading_a_class_with_hostile_learners(tmp_path: Path, marker: Path) -> 
     assert "still running after" in feedback["cy-loop"]
     assert "raised RuntimeError: boom at import" in feedback["fay-raiser"]
     assert "stolen: " in feedback["eve-hostile"] and secret not in feedback["eve-hostile"]
+    if namespaces_work():  # the course's answers are out of sight too
+        assert str(COURSE_ROOT) not in feedback["eve-hostile"]
     assert max(len(text) for text in feedback.values()) < 200_000
     source_lines = {line.strip() for path in checking.lesson_modules()
                     for line in path.read_text().splitlines() if len(line.strip()) >= 30}
