@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from course import checker, checking, gradebook, grading
+from course import checker, checking, grading
 from course.workspace import COURSE_ROOT
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="privilege drop needs root")
@@ -181,25 +181,31 @@ def test_grading_a_class_with_hostile_learners(tmp_path: Path, marker: Path) -> 
         assert not leaked, f"test source in {learner}'s feedback: {leaked[:3]}"
 
 
-def test_grading_without_privileges_still_uses_copies(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """Not root (or told not to drop): learners still get a private copy; originals intact."""
+def test_grading_without_privilege_drop_still_uses_copies(tmp_path: Path) -> None:
+    """--no-drop (or not root): learners still get a private copy; originals stay intact."""
     klass = tmp_path / "class"
     with_helpers(klass / "writer", "open('written-in-copy', 'w').write('x')\n"
                                    "def json_response(s, b, headers=None):\n    return {}\n")
     (klass / "empty").mkdir()
-    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # take the unprivileged path
-    rows = grading.grade_class(klass, jobs=1, progress=lambda *_: None)
-    assert [g.learner for g in rows] == ["empty", "writer"]
-    assert gradebook.attempted(rows[1], "0.1") and not gradebook.attempted(rows[1], "0.2")
-    assert not gradebook.attempted(rows[0], "0.1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "course.grading", str(klass), "--no-drop", "--jobs", "1",
+         "--out", str(tmp_path / "gb.csv"), "--feedback", str(tmp_path / "fb")],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
     assert not (klass / "writer" / "written-in-copy").exists()
-    message = rows[1].verdicts["0.1"].results[0].message
-    assert "statusCode" in message or "no " in message
+    rows = list(csv.DictReader((tmp_path / "gb.csv").open()))
+    assert [row["learner"] for row in rows] == ["empty", "writer"]
+    assert rows[1]["0.1"] != "0/0" and rows[1]["passed"] == "0"
+    summary = (tmp_path / "gb.md").read_text()
+    assert "## 0.1 · An API Gateway proxy response: 0 complete / 1 attempted" in summary
+    assert "## 0.2 · A first boto3 call, against moto: 0 complete / 0 attempted" in summary
 
 
 def test_explain_lists_every_behaviour_with_hint_and_message() -> None:
-    text = grading.explain()
+    proc = subprocess.run([sys.executable, "-m", "course.grading", "--explain"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = proc.stdout
     for exercise_id in grading.exercise_ids():
         ex = checking.get(exercise_id)
         assert f"**{ex.id} · {ex.title}**" in text
