@@ -32,7 +32,7 @@ COPIED = ("src/course", "binder", "requirements.txt", "constraints.txt", ".gitig
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".pytest_cache")
 AUTHOR_TARGETS = ("bench", "notebooks", "release", "grade")  # need solutions/, tests/…
 # Toolkit modules for authors and instructors: shipped only if a shipped module imports them.
-AUTHOR_MODULES = ("authoring", "release", "grading")
+AUTHOR_MODULES = ("authoring", "release", "grading", "gradebook", "confine")
 MARKERS = tuple(f"{edge} SOLUTION" for edge in ("BEGIN", "END"))  # spelt so: no marker here
 TESTPATHS = re.compile(r"^(# .*\n)?testpaths\s*=.*$", re.M)
 RELEASE_TESTPATHS = ("# `make test` runs every lesson's learner copy in a scratch workspace\n"
