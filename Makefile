@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 READY := $(VENV)/.ready
 
-.PHONY: lab test bench notebooks lint clean
+.PHONY: lab test bench notebooks lint clean release
 
 $(READY): requirements.txt constraints.txt
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else \
@@ -29,6 +29,10 @@ test: $(READY)
 
 bench: $(READY)
 	$(PY) tests/bench.py
+	$(PY) tests/bench_load.py
+
+release: $(READY)
+	$(PY) -m course.release $(RELEASE_ARGS)
 
 notebooks: $(READY)
 	$(PY) -m course.authoring

@@ -95,22 +95,32 @@ def _explain(exc: BaseException, root: Path, limit: float) -> str:
             "something of an unexpected type or shape.")
 
 
+_armed = False  # a behaviour is running: SIGALRM means its time is up
+REFIRE = 0.25  # seconds between repeated alarms, should one be swallowed (e.g. in an at-fork hook)
+MAX_MESSAGE = 2000  # characters of a failure message (a learner's exception text can be huge)
+
+
 def _on_alarm(signum: int, frame: object) -> None:
-    raise BehaviourTimeout
+    if _armed:
+        raise BehaviourTimeout
 
 
 def run_behaviour(behaviour: Behaviour, project: Project, limit: float) -> tuple[Result, bool]:
     """Run one behaviour; the flag says whether it ran out of time or memory."""
+    global _armed
     start = time.perf_counter()
-    signal.setitimer(signal.ITIMER_REAL, limit)
+    _armed = True
+    signal.setitimer(signal.ITIMER_REAL, limit, REFIRE)
     runaway = False
     try:
         behaviour.func(project)
         passed, message = True, ""
     except BaseException as exc:  # noqa: BLE001 - every failure becomes a message
-        passed, message = False, _explain(exc, project.root, limit)
+        _armed = False
+        passed, message = False, _explain(exc, project.root, limit)[:MAX_MESSAGE]
         runaway = isinstance(exc, BehaviourTimeout | MemoryError)
     finally:
+        _armed = False
         signal.setitimer(signal.ITIMER_REAL, 0)
     result = Result(behaviour.name, passed, message, "" if passed else behaviour.hint,
                     round(time.perf_counter() - start, 4))
