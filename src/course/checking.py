@@ -143,32 +143,23 @@ class Project:
         relative = "src/" + dotted.replace(".", "/") + ".py"
         path = self.require(relative)
         try:
-            return importlib.import_module(dotted)
-        except SyntaxError as exc:
-            error = LearnerError(
-                f"{relative} has a syntax error on line {exc.lineno}: {exc.msg}."
-            )
-        except ModuleNotFoundError as exc:
-            error = LearnerError(
-                f"Importing {relative} failed: module {exc.name!r} was not found. "
-                "Check the import lines at the top of the file."
-            )
-        except BehaviourTimeout as exc:
-            lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__)
-                     if f.filename == str(path)]
-            at = f" (still at line {lines[-1]})" if lines else ""
-            error = LearnerError(
-                f"Importing {relative} did not finish in time{at}: code at the top level of "
-                "the module loops or waits. Keep the top level to imports and definitions."
-            )
-        except Exception as exc:  # noqa: BLE001 - any error at import is the learner's to see
-            error = LearnerError(
-                f"Importing {relative} raised {type(exc).__name__}: {exc}. "
-                "Code at the top level of a module runs on import: keep it to imports, "
-                "constants and definitions."
-            )
-        self._failed_imports[dotted] = error
-        raise error
+            return _explained_import(relative, path, lambda: importlib.import_module(dotted))
+        except LearnerError as error:
+            self._failed_imports[dotted] = error  # a broken import fails fast the next time
+            raise
+
+    def load_file(self, relative: str, name: str) -> ModuleType:
+        """Import a file of the project by path as module `name` (e.g. a learner's tests)."""
+        path = self.require(relative)
+
+        def load() -> ModuleType:
+            spec = importlib.util.spec_from_file_location(name, path)
+            assert spec and spec.loader
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+
+        return _explained_import(relative, path, load)
 
     def function(self, dotted: str, name: str) -> Callable:
         module = self.module(dotted)
@@ -179,3 +170,26 @@ class Project:
                 "check the spelling of the def line."
             )
         return func
+
+
+def _explained_import(relative: str, path: Path, load: Callable[[], ModuleType]) -> ModuleType:
+    """Run `load`, turning whatever the learner's file does wrong into a LearnerError."""
+    try:
+        return load()
+    except SyntaxError as exc:
+        raise LearnerError(f"{relative} has a syntax error on line {exc.lineno}: {exc.msg}."
+                           ) from None
+    except ModuleNotFoundError as exc:
+        raise LearnerError(f"Importing {relative} failed: module {exc.name!r} was not found. "
+                           "Check the import lines at the top of the file.") from None
+    except BehaviourTimeout as exc:
+        lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__)
+                 if f.filename == str(path)]
+        at = f" (still at line {lines[-1]})" if lines else ""
+        raise LearnerError(f"Importing {relative} did not finish in time{at}: code at the top "
+                           "level of the module loops or waits. Keep the top level to imports "
+                           "and definitions.") from None
+    except Exception as exc:  # noqa: BLE001 - any error at import is the learner's to see
+        raise LearnerError(f"Importing {relative} raised {type(exc).__name__}: "
+                           f"{str(exc)[:300]}. Code at the top level of a module runs on import: "
+                           "keep it to imports, constants and definitions.") from None

@@ -9,13 +9,12 @@ learner's handler, where it must pass, and against broken variants, where it mus
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
-from course.checking import BehaviourTimeout, LearnerError, Project, exercise
+from course.checking import BehaviourTimeout, Project, exercise
 
 MODELS = "src/models/user.py"
 HANDLER = "src/handlers/api_gateway_handler.py"
@@ -502,25 +501,14 @@ def _property_module(project: Project) -> Any:
     profile (derandomized: the same examples every run; no shrinking: fast failures)."""
     if "module" in _loaded:
         return _loaded["module"]
-    path = project.require(PROPERTY_TEST)
+    project.require(PROPERTY_TEST)  # a missing file is reported before anything else
     from hypothesis import Phase, settings
 
     settings.register_profile("course-check", derandomize=True, database=None, deadline=None,
                               phases=[Phase.explicit, Phase.generate], print_blob=False)
     settings.load_profile("course-check")  # before the import: @settings reads it then
     handler_module, _ = _api(project)
-    spec = importlib.util.spec_from_file_location("course_check_test_api_properties", path)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except BehaviourTimeout:
-        raise
-    except SyntaxError as exc:
-        raise LearnerError(f"{PROPERTY_TEST} has a syntax error on line {exc.lineno}: "
-                           f"{exc.msg}.") from None
-    except Exception as exc:  # noqa: BLE001 - the learner's import error, explained
-        raise LearnerError(f"Importing {PROPERTY_TEST} raised {type(exc).__name__}: "
-                           f"{str(exc)[:200]}.") from None
+    module = project.load_file(PROPERTY_TEST, "course_check_test_api_properties")
     test = getattr(module, PROPERTY, None)
     assert callable(test) and hasattr(test, "hypothesis"), (
         f"{PROPERTY_TEST} has no @given test named {PROPERTY}: keep the scaffold's decorators "

@@ -9,7 +9,6 @@ exercise 4.5 calls the learner's tests directly, with a correct service and brok
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import json
 import logging
@@ -21,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from course.checking import BehaviourTimeout, LearnerError, Project, exercise
+from course.checking import BehaviourTimeout, Project, exercise
 
 SERVICE = "src/services/dynamodb_service.py"
 SERVICE_MODULE = "services.dynamodb_service"
@@ -756,19 +755,7 @@ TESTS = ("test_save_never_overwrites_unless_asked", "test_query_reads_every_page
 def _service_tests(project: Project) -> Any:
     if "tests" in _sessions:
         return _sessions["tests"]
-    path = project.require(SERVICE_TESTS)
-    spec = importlib.util.spec_from_file_location("course_check_test_dynamodb_service", path)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except BehaviourTimeout:
-        raise
-    except SyntaxError as exc:
-        raise LearnerError(f"{SERVICE_TESTS} has a syntax error on line {exc.lineno}: "
-                           f"{exc.msg}.") from None
-    except Exception as exc:  # noqa: BLE001 - the learner's import error, explained
-        raise LearnerError(f"Importing {SERVICE_TESTS} raised {type(exc).__name__}: "
-                           f"{str(exc)[:200]}.") from None
+    module = project.load_file(SERVICE_TESTS, "course_check_test_dynamodb_service")
     for name in TESTS:
         assert callable(getattr(module, name, None)), f"{SERVICE_TESTS} has no test {name}"
     _sessions["tests"] = module
