@@ -51,6 +51,20 @@ def check_latency() -> None:
     worker._worker.stop()
 
 
+def every_exercise() -> None:
+    """Warm latency of each exercise's check against the reference (median of 3)."""
+    from course import checking, worker
+
+    worker.prestart()
+    row = []
+    for exercise in sorted(checking.load_all(), key=checking.sort_key):
+        worker.run(exercise, ROOT)
+        call = functools.partial(worker.run, exercise, ROOT)
+        row.append(f"{exercise} {statistics.median(timed(call) for _ in range(3)):.2f}s")
+    worker._worker.stop()
+    print("warm check per exercise:", "  ".join(row))
+
+
 def kernel_memory() -> None:
     nb = nbformat.read(ROOT / "solutions" / "00-welcome.ipynb", as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(
@@ -79,6 +93,7 @@ def make_test() -> None:
 if __name__ == "__main__":
     print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB")
     check_latency()
+    every_exercise()
     kernel_memory()
     if "--quick" not in sys.argv:
         make_test()
