@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -111,3 +112,12 @@ def test_worker_round_trip_and_survives_a_crash(tmp_path: Path) -> None:
     reply = worker.run("0.1", crash)
     assert not any(r["passed"] for r in reply["results"])
     assert all(r["passed"] for r in worker.run("0.1", Path(".").resolve())["results"])
+
+
+def test_without_fork_a_fresh_interpreter_does_the_same(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    monkeypatch.delattr(os, "fork")  # as on Windows
+    assert checker.run_isolated("0.1", Path(".").resolve()).passed
+    verdict = checker.run_isolated("0.1", tmp_path)
+    assert not any(r.passed for r in verdict.results)
+    assert "does not exist yet" in verdict.results[0].message
