@@ -105,20 +105,25 @@ def _on_alarm(signum: int, frame: object) -> None:
         raise BehaviourTimeout
 
 
-def run_behaviour(behaviour: Behaviour, project: Project, limit: float) -> tuple[Result, bool]:
-    """Run one behaviour; the flag says whether it ran out of time or memory."""
+RUNAWAY_SKIP = {"time": "Not run: fix the endless loop reported above first.",
+                "memory": "Not run: fix the runaway memory use reported above first."}
+
+
+def run_behaviour(behaviour: Behaviour, project: Project, limit: float) -> tuple[Result, str]:
+    """Run one behaviour; the second value is "time" or "memory" when it ran away, else ""."""
     global _armed
     start = time.perf_counter()
     _armed = True
     signal.setitimer(signal.ITIMER_REAL, limit, REFIRE)
-    runaway = False
+    runaway = ""
     try:
         behaviour.func(project)
         passed, message = True, ""
     except BaseException as exc:  # noqa: BLE001 - every failure becomes a message
         _armed = False
         passed, message = False, _explain(exc, project.root, limit)[:MAX_MESSAGE]
-        runaway = isinstance(exc, BehaviourTimeout | MemoryError)
+        runaway = ("time" if isinstance(exc, BehaviourTimeout)
+                   else "memory" if isinstance(exc, MemoryError) else "")
     finally:
         _armed = False
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -158,12 +163,15 @@ def serve(exercise_id: str, root: Path, out_fd: int) -> None:
     exercise = checking.get(exercise_id)
     _isolate(root)
     project = Project(root)
+    skipped = ""
     with os.fdopen(out_fd, "w", buffering=1) as out:
         for behaviour in exercise.behaviours:
-            result, runaway = run_behaviour(behaviour, project, exercise.timeout)
+            if skipped:  # one endless loop is enough to report: skip the rest quickly
+                result = Result(behaviour.name, False, skipped, behaviour.hint)
+            else:
+                result, runaway = run_behaviour(behaviour, project, exercise.timeout)
+                skipped = RUNAWAY_SKIP.get(runaway, "")
             out.write(json.dumps(asdict(result)) + "\n")
-            if runaway:  # one endless loop is enough to report: skip the rest quickly
-                return
 
 
 # --- in the parent (the worker) ----------------------------------------------------------
@@ -230,11 +238,11 @@ def run_isolated(exercise_id: str, root: Path | str) -> Verdict:
             except ProcessLookupError:
                 pass
 
-        def reap() -> int:
+        def reap() -> None:
             try:
-                return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-            except ChildProcessError:
-                return 0
+                os.waitpid(pid, 0)
+            except ChildProcessError:  # already reaped by alive()
+                pass
     else:  # no fork (Windows): a fresh interpreter, slower but equally isolated
         os.set_inheritable(write_fd, True)
         proc = subprocess.Popen([sys.executable, "-m", "course.checker", exercise_id,
@@ -248,10 +256,6 @@ def run_isolated(exercise_id: str, root: Path | str) -> Verdict:
         kill()
         why = ("Not finished: the check ran out of time (is something in your code waiting "
                "forever?).")
-    elif len(results) and not results[-1].passed and "still running" in results[-1].message:
-        why = "Not run: fix the endless loop reported above first."
-    elif results and "out of memory" in results[-1].message:
-        why = "Not run: fix the runaway memory use reported above first."
     else:
         why = ("Not finished: the check process ended abruptly (did your code call exit() "
                "or crash the interpreter?).")
