@@ -1,44 +1,59 @@
 # Two commands do all set-up on a fresh machine (Python 3.11+ and make):
 #   make lab    create .venv if needed, then open JupyterLab at the welcome lesson
-#   make test   create .venv if needed, then run every test
+#   make test   create .venv if needed (with the authors' tools), then run every test
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-READY := $(VENV)/.ready
+PIP := $(PY) -m pip install --disable-pip-version-check --progress-bar off
+COURSE := $(VENV)/.course-ready
+DEV := $(VENV)/.dev-ready
+# In the authors' repository the toolkit is installed editable; learners get a plain install.
+TOOLKIT := $(if $(wildcard solutions),-e toolkit,./toolkit)
+HAS_DEV := $(wildcard requirements-dev.txt)
+JOBS ?= 2
+export COURSE_HOME := $(CURDIR)
 
-.PHONY: lab test bench notebooks lint clean release
+.PHONY: lab test test-fast bench notebooks lint clean release
 
-$(READY): requirements.txt constraints.txt
+$(COURSE): requirements.txt constraints.txt toolkit/pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else \
 	  f"Python 3.11 or newer is needed, found {v.major}.{v.minor}: run make PYTHON=python3.12 ...")'
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
-	@# Make the toolkit (and only the toolkit) importable: src/ also holds the reference app.
-	@mkdir -p $(VENV)/toolkit && ln -sfn "$(CURDIR)/src/course" $(VENV)/toolkit/course
-	@echo "$(CURDIR)/$(VENV)/toolkit" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/course-toolkit.pth"
+	@test -x $(PY) || { echo "Creating $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
+	@echo "Installing the course's pinned packages into $(VENV) (first time: about a minute) ..."
+	$(PIP) --quiet -r requirements.txt -c constraints.txt $(TOOLKIT)
 	@touch $@
 
-lab: $(READY)
-	@# Serve the whole course (lessons and your workspace/) and open the welcome lesson.
+$(DEV): $(COURSE) requirements-dev.txt
+	@echo "Installing the authors' tools (pytest-xdist, playwright, ruff, mypy) ..."
+	$(PIP) --quiet -r requirements-dev.txt -c constraints.txt
+	@touch $@
+
+lab: $(COURSE)
+	@echo "Starting JupyterLab at the welcome lesson (stop it with Ctrl-C; your work stays in workspace/)"
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) \
 	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks/00-welcome.ipynb
 
-test: $(READY)
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: $(if $(HAS_DEV),$(DEV),$(COURSE))
+	@echo "Running every test$(if $(HAS_DEV), on $(JOBS) cores) (a few minutes) ..."
+	$(PY) -m pytest $(if $(HAS_DEV),-n $(JOBS) --dist loadscope) $(PYTEST_ARGS)
 
-bench: $(READY)
+test-fast: $(DEV)
+	$(PY) -m pytest -n $(JOBS) --dist loadscope -m "not browser and not slow" $(PYTEST_ARGS)
+
+lint: $(DEV)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy --config-file toolkit/pyproject.toml
+
+bench: $(DEV)
 	$(PY) tests/bench.py
 	$(PY) tests/bench_load.py
 
-release: $(READY)
-	$(PY) -m course.release $(RELEASE_ARGS)
+release: $(COURSE)
+	$(PY) -m course.instructor.release $(RELEASE_ARGS)
 
-notebooks: $(READY)
-	$(PY) -m course.authoring
-
-lint: $(READY)
-	$(VENV)/bin/ruff check .
+notebooks: $(COURSE)
+	$(PY) -m course.instructor.authoring
 
 clean:
 	rm -rf $(VENV)

@@ -24,18 +24,18 @@ ROOT = Path(__file__).resolve().parents[1]
 WARM_CALLS = 15
 
 
-def timed(func) -> float:  # noqa: ANN001
+def timed(func) -> float:
     start = time.perf_counter()
     func()
     return time.perf_counter() - start
 
 
 def check_latency() -> None:
-    from course import worker
+    from course.checks import _worker as worker
 
     for exercise in ("0.1", "0.2"):
         worker._worker.stop()
-        worker._worker = worker.Worker()
+        worker._worker = worker.CheckWorker()
         call = functools.partial(worker.run, exercise, ROOT)
         first = timed(call)
         warm = [timed(call) for _ in range(WARM_CALLS)]
@@ -43,7 +43,7 @@ def check_latency() -> None:
               f"warm median of {WARM_CALLS} {statistics.median(warm):6.3f} s   "
               f"max {max(warm):.3f} s")
     worker._worker.stop()
-    worker._worker = worker.Worker()
+    worker._worker = worker.CheckWorker()
     worker.prestart()
     time.sleep(4)  # a learner reads the lesson for a few seconds before the first check
     print(f"check('0.1') first call, worker warmed during reading: "
@@ -53,11 +53,12 @@ def check_latency() -> None:
 
 def every_exercise() -> None:
     """Warm latency of each exercise's check against the reference (median of 3)."""
-    from course import checking, worker
+    from course.checks import _worker as worker
+    from course.checks import exercises
 
     worker.prestart()
     row = []
-    for exercise in sorted(checking.load_all(), key=checking.sort_key):
+    for exercise in sorted(exercises.load_all(), key=exercises.sort_key):
         worker.run(exercise, ROOT)
         call = functools.partial(worker.run, exercise, ROOT)
         row.append(f"{exercise} {statistics.median(timed(call) for _ in range(3)):.2f}s")

@@ -1,11 +1,11 @@
 """Load figure: N learners checking exercises at once on this machine (`make bench`).
 
-Each simulated learner is what a kernel holds: its own check worker (`course.worker.Worker`,
-a separate warm process) and its own solved workspace. For N = 5, 10, 20 all learners fire
-a check at the same moment (a burst, as when an instructor says "now run the check"), for
-ROUNDS rounds, each learner on a different exercise. Prints p50/p95/max latency, CPU seconds
-per check and worker memory per learner, plus a kernel's memory after lesson 00, measured
-once. About two minutes on 2 cores.
+Each simulated learner is what a kernel holds: its own check worker
+(`course.checks._worker.CheckWorker`, a separate warm process) and its own solved workspace.
+For N = 5, 10, 20 all learners fire a check at the same moment (a burst, as when an
+instructor says "now run the check"), for ROUNDS rounds, each learner on a different
+exercise. Prints p50/p95/max latency, CPU seconds per check and worker memory per learner,
+plus a kernel's memory after lesson 00, measured once. About two minutes on 2 cores.
 
     python tests/bench_load.py [--learners 5,10,20] [--rounds 6] [--all-lessons]
 """
@@ -45,7 +45,7 @@ import json, psutil
 me = psutil.Process()
 def label(p):
     args = p.cmdline()[1:]
-    return "check worker" if "course.worker" in args else (
+    return "check worker" if "course.checks._worker" in args else (
         "function process (invoke)" if "-c" in args else " ".join(args)[:30])
 def mem(p):
     m = p.memory_full_info()
@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.learners.split(",")]
     os.environ.pop("COURSE_WORKSPACE", None)
-    from course import checking, worker
+    from course.checks import _worker as worker
+    from course.checks import exercises as registry
 
     started = time.perf_counter()
     print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB")
@@ -151,12 +152,12 @@ def main(argv: list[str] | None = None) -> None:
                 found = kernel_memory(lesson, Path(shared))
                 print(f"  after {lesson.stem}: " + ", ".join(
                     f"{k} {rss:.0f}/{uss:.0f} MB" for k, (rss, uss) in found.items()))
-    exercises = sorted(checking.load_all(), key=checking.sort_key)
+    exercises = sorted(registry.load_all(), key=registry.sort_key)
     with tempfile.TemporaryDirectory() as tmp:
         template = solved_workspace(Path(tmp) / "template")
         workspaces = [Path(shutil.copytree(template, Path(tmp) / f"learner-{i:02}"))
                       for i in range(max(sizes))]
-        workers = [worker.Worker() for _ in workspaces]
+        workers = [worker.CheckWorker() for _ in workspaces]
         t0 = time.perf_counter()
         for w in workers:
             w.start()

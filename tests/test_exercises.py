@@ -6,25 +6,26 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from course.checks import _engine, exercises
+from course.workspace import course_home
 
-from course import checker, checking
-from course.workspace import COURSE_ROOT
+COURSE_ROOT = course_home()
 
-EXERCISES = sorted(checking.load_all(), key=checking.sort_key)
+EXERCISES = sorted(exercises.load_all(), key=exercises.sort_key)
 
 
 @pytest.mark.parametrize("exercise_id", EXERCISES)
 def test_passes_on_the_reference(exercise_id: str) -> None:
-    verdict = checker.run_isolated(exercise_id, COURSE_ROOT)
+    verdict = _engine.run_isolated(exercise_id, COURSE_ROOT)
     assert verdict.passed, [(r.name, r.message) for r in verdict.results if not r.passed]
 
 
 @pytest.mark.parametrize("exercise_id", EXERCISES)
 def test_every_behaviour_fails_on_a_blank_workspace(exercise_id: str, tmp_path: Path) -> None:
-    verdict = checker.run_isolated(exercise_id, tmp_path)
+    verdict = _engine.run_isolated(exercise_id, tmp_path)
     assert verdict.results and not any(r.passed for r in verdict.results)
 
 
 @pytest.mark.parametrize("exercise_id", EXERCISES)
 def test_every_behaviour_has_a_hint(exercise_id: str) -> None:
-    assert all(b.hint for b in checking.get(exercise_id).behaviours)
+    assert all(b.hint for b in exercises.get(exercise_id).behaviours)

@@ -23,7 +23,7 @@ import pytest
 
 pytest.importorskip("playwright", reason="playwright is not installed: "
                     "pip install -r requirements.txt")
-from playwright.sync_api import expect  # noqa: E402
+from playwright.sync_api import expect
 
 expect.set_options(timeout=15_000)  # a busy CI machine renders slowly; 5 s is Playwright's
 
@@ -79,7 +79,7 @@ class NotebookRun:
     saved: list[Path] = field(default_factory=list)
     outputs: list[list[dict]] = field(default_factory=list)  # per cell, as saved by Lab
 
-    def cell(self, index: int):  # noqa: ANN201 - playwright Locator
+    def cell(self, index: int):
         return self.page.locator(f"{PANEL} .jp-Cell").nth(index)
 
     def check_cells(self) -> list[tuple[int, list[str]]]:
@@ -90,7 +90,7 @@ class NotebookRun:
         return [i for i, c in enumerate(self.cells)
                 if c["cell_type"] == "code" and PROGRESS_CALL.search(c["source"])]
 
-    def shot(self, locator, name: str) -> None:  # noqa: ANN001
+    def shot(self, locator, name: str) -> None:
         path = self.shots / f"{self.slug}-{name}.png"
         locator.screenshot(path=path)
         self.saved.append(path)
@@ -125,7 +125,7 @@ class NotebookRun:
         page.set_viewport_size(size)
 
 
-def reveal(locator) -> None:  # noqa: ANN001
+def reveal(locator) -> None:
     """Scroll into view, as a learner would, and let the page lay it out: Lab skips the
     rendering of off-screen cells, so until the next frame their innerText is empty."""
     locator.scroll_into_view_if_needed()
@@ -134,13 +134,13 @@ def reveal(locator) -> None:  # noqa: ANN001
     expect(locator).not_to_have_text("")
 
 
-def new_page(browser):  # noqa: ANN001, ANN201
+def new_page(browser):
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.set_default_timeout(30_000)
     return page
 
 
-def run_notebook(page, lab: Lab, notebook: str, slug: str, shots: Path, *,  # noqa: ANN001
+def run_notebook(page, lab: Lab, notebook: str, slug: str, shots: Path, *,
                  from_file_browser: bool = False) -> NotebookRun:
     """Open `notebook` (a path under the server root) in Lab, by URL or, in a Lab already
     open, by a double click in the file browser; wait for its kernel; Run > Run All Cells."""
@@ -168,7 +168,7 @@ def run_notebook(page, lab: Lab, notebook: str, slug: str, shots: Path, *,  # no
     return run
 
 
-def save_and_read_outputs(page, path: Path) -> list[list[dict]]:  # noqa: ANN001
+def save_and_read_outputs(page, path: Path) -> list[list[dict]]:
     """File > Save Notebook, then each cell's outputs as saved. On screen, an exception and a
     log line on stderr look alike (both are application/vnd.jupyter.stderr); here they differ."""
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^File$")).click()
@@ -198,7 +198,7 @@ def assert_no_error(run: NotebookRun, index: int, *, stderr: bool = False) -> No
             f"{run.slug}: stderr output\n{run.describe(index)}")
 
 
-def verdict_widgets(run: NotebookRun, index: int, ids: list[str]):  # noqa: ANN201
+def verdict_widgets(run: NotebookRun, index: int, ids: list[str]):
     """The cell's verdicts, rendered as ipywidgets HTML (the text fallback is a failure)."""
     cell = run.cell(index)
     widgets = cell.locator(
@@ -249,7 +249,7 @@ def assert_verdicts(run: NotebookRun, *, passing: bool) -> dict[str, str]:
     return statuses
 
 
-def assert_hint_opens(hints, text: str) -> None:  # noqa: ANN001
+def assert_hint_opens(hints, text: str) -> None:
     """A <details><summary>Hint</summary>...: closed at first, its text shows on a click."""
     assert hints.count() >= 1, f"no hint for a failing check:\n{text}"
     hint = hints.first
@@ -309,7 +309,7 @@ def kernel_env(lab: Lab, name: str) -> list[str | None]:
 
 
 @pytest.fixture(scope="module")
-def lesson00_solution(browser, labs: dict[str, Lab], screenshots: Path  # noqa: ANN001
+def lesson00_solution(browser, labs: dict[str, Lab], screenshots: Path
                       ) -> Iterator[NotebookRun]:
     page = new_page(browser)
     yield run_notebook(page, labs["solutions"], "solutions/00-welcome.ipynb",
@@ -327,7 +327,7 @@ def test_lesson00_solution_every_check_passes(labs: dict[str, Lab],
     run.full_screenshot()
 
 
-def test_lesson00_learner_copy_checks_fail_without_raising(browser, labs: dict[str, Lab],  # noqa: ANN001
+def test_lesson00_learner_copy_checks_fail_without_raising(browser, labs: dict[str, Lab],
                                                            screenshots: Path) -> None:
     page = new_page(browser)
     try:

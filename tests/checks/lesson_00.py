@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from course.checking import Project, exercise
+from course.checks import Project, exercise
 
 # --- 0.1 ---------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from types import ModuleType
 
-from course.checking import BehaviourTimeout, LearnerError, Project, exercise
+from course.checks import BehaviourTimeout, LearnerError, Project, exercise
 
 # --- 1.1 ---------------------------------------------------------------------------------
 
@@ -369,7 +369,7 @@ def _wrap_handler(module: ModuleType, after: Callable[[dict], dict]) -> None:
     """Replace module.lambda_handler with one that passes each response through `after`."""
     handler = module.lambda_handler
 
-    def lambda_handler(event, context):  # noqa: ANN001, ANN202
+    def lambda_handler(event, context):
         return after(handler(event, context))
 
     module.lambda_handler = lambda_handler
@@ -380,18 +380,18 @@ def _leaking(module: ModuleType) -> None:
     handler = module.lambda_handler
     factory = logging.getLogRecordFactory()
 
-    def lambda_handler(event, context):  # noqa: ANN001, ANN202
+    def lambda_handler(event, context):
         seen: list[BaseException] = []
         current = getattr(module, "process_event", None)  # maybe a test's failing stand-in
 
-        def remembering(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def remembering(*args, **kwargs):
             try:
                 return current(*args, **kwargs)
             except Exception as exc:
                 seen.append(exc)
                 raise
 
-        def noting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - what the handler logs
+        def noting(*args, **kwargs):
             record = factory(*args, **kwargs)
             if sys.exc_info()[1] is not None:
                 seen.append(sys.exc_info()[1])
@@ -423,7 +423,7 @@ def _without_detail(module: ModuleType) -> None:
     """Every record logged while an exception is handled loses its message and traceback."""
     factory = logging.getLogRecordFactory()
 
-    def stripped(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def stripped(*args, **kwargs):
         record = factory(*args, **kwargs)
         exc = record.exc_info[1] if record.exc_info else sys.exc_info()[1]
         if exc is not None:
@@ -442,7 +442,7 @@ def _rest_only(module: ModuleType) -> None:
     that is not from API Gateway at all."""
     reads = module.process_event
 
-    def process_event(event, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def process_event(event, *args, **kwargs):
         if isinstance(event, dict) and not (event.get("httpMethod") and event.get("path")):
             context = event.get("requestContext")
             blind = {k: v for k, v in event.items() if k not in ("rawPath", "routeKey")}
@@ -486,7 +486,7 @@ def _logging_event(module: ModuleType) -> None:
     handler = module.lambda_handler
     log = _module_logger(module)
 
-    def lambda_handler(event, context):  # noqa: ANN001, ANN202
+    def lambda_handler(event, context):
         log.info("Received event: %s", json.dumps(event, default=str))
         return handler(event, context)
 
@@ -511,17 +511,17 @@ class _Outcome:
         self.collect_errors: list[str] = []
         self.timed_out = False
 
-    def pytest_runtest_makereport(self, item, call) -> None:  # noqa: ANN001
+    def pytest_runtest_makereport(self, item, call) -> None:
         if call.excinfo is not None and call.excinfo.errisinstance(BehaviourTimeout):
             self.timed_out = True
             item.session.shouldstop = "out of time"
 
-    def pytest_collectreport(self, report) -> None:  # noqa: ANN001
+    def pytest_collectreport(self, report) -> None:
         if report.failed:
             self.collect_errors.append(report.longreprtext)
             self.timed_out |= "BehaviourTimeout" in report.longreprtext
 
-    def pytest_runtest_logreport(self, report) -> None:  # noqa: ANN001
+    def pytest_runtest_logreport(self, report) -> None:
         name = report.nodeid.split("::", 1)[-1]
         if report.failed:
             crash = getattr(report.longrepr, "reprcrash", None)

@@ -20,7 +20,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from course.checking import Project, exercise
+from course.checks import Project, exercise
 
 FILE = "src/handlers/powertools_handler.py"
 MODULE = "handlers.powertools_handler"

@@ -14,7 +14,7 @@ import re
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
-from course.checking import BehaviourTimeout, Project, exercise
+from course.checks import BehaviourTimeout, Project, exercise
 
 MODELS = "src/models/user.py"
 HANDLER = "src/handlers/api_gateway_handler.py"

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from course.checking import BehaviourTimeout, Project, exercise
+from course.checks import BehaviourTimeout, Project, exercise
 
 SERVICE = "src/services/dynamodb_service.py"
 SERVICE_MODULE = "services.dynamodb_service"

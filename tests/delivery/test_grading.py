@@ -14,9 +14,11 @@ from pathlib import Path
 
 import psutil
 import pytest
+from course.checks import _engine, exercises
+from course.instructor import grading
+from course.workspace import course_home
 
-from course import checker, checking, grading
-from course.workspace import COURSE_ROOT
+COURSE_ROOT = course_home()
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="privilege drop needs root")
 NOT_IN_A_LEARNER = {".git", ".venv", "workspace", "build", "notebooks", "solutions", "course",
@@ -109,7 +111,7 @@ def left_after_reaping(grace: float = 5.0) -> list[psutil.Process]:
 
 
 def namespaces_work() -> bool:
-    from course import confine
+    from course.instructor import _confine as confine
 
     uid = grading.UID_BASE + 999
     try:
@@ -119,7 +121,7 @@ def namespaces_work() -> bool:
 
 
 @pytest.fixture
-def marker(tmp_path: Path):  # noqa: ANN201
+def marker(tmp_path: Path):
     path = Path(f"/tmp/outside-marker-{tmp_path.name}-{os.getpid()}")
     yield path
     path.unlink(missing_ok=True)
@@ -145,17 +147,18 @@ def test_grading_a_class_with_hostile_learners(tmp_path: Path, marker: Path) -> 
     with_helpers(klass / "gus-forkbomb", FORK_BOMB)
     (klass / "notes.txt").write_text("not a learner")
     before = {p.name: tree_hash(p) for p in klass.iterdir() if p.is_dir()}
-    exercises = grading.exercise_ids()
-    limit = 7 * grading.budget(exercises)  # the sum of every learner's limits
+    ids = grading.exercise_ids()
+    limit = 7 * grading.budget(ids)  # the sum of every learner's limits
 
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "course.grading", str(klass), "--out", str(tmp_path / "gb.csv"),
-         "--feedback", str(tmp_path / "feedback"), "--jobs", "2"],
+        [sys.executable, "-m", "course.instructor.grading", str(klass),
+         "--out", str(tmp_path / "gb.csv"), "--feedback", str(tmp_path / "feedback"),
+         "--jobs", "2"],
         capture_output=True, text=True, timeout=limit + 60, cwd=tmp_path)
     took = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr[-3000:]
-    print(f"\ngrading 7 learners x {len(exercises)} exercises: {took:.1f} s "
+    print(f"\ngrading 7 learners x {len(ids)} exercises: {took:.1f} s "
           f"(limit {limit:.0f} s)")
     assert took < limit
     assert "[8/8]" in proc.stderr
@@ -169,8 +172,8 @@ def test_grading_a_class_with_hostile_learners(tmp_path: Path, marker: Path) -> 
     rows = {row["learner"]: row for row in csv.DictReader((tmp_path / "gb.csv").open())}
     assert set(rows) == {p.name for p in klass.iterdir()}
     # Graded = what check() says: the solved learner gets the reference project's verdicts.
-    for exercise_id in exercises:
-        reference = checker.run_isolated(exercise_id, COURSE_ROOT)
+    for exercise_id in ids:
+        reference = _engine.run_isolated(exercise_id, COURSE_ROOT)
         expected = f"{sum(r.passed for r in reference.results)}/{len(reference.results)}"
         assert rows["ada-solved"][exercise_id] == expected, (exercise_id, rows["ada-solved"])
     for learner in ("bob-blank", "cy-loop", "dee-printer", "eve-hostile", "fay-raiser",
@@ -189,7 +192,7 @@ def test_grading_a_class_with_hostile_learners(tmp_path: Path, marker: Path) -> 
     if namespaces_work():  # the course's answers are out of sight too
         assert str(COURSE_ROOT) not in feedback["eve-hostile"]
     assert max(len(text) for text in feedback.values()) < 200_000
-    source_lines = {line.strip() for path in checking.lesson_modules()
+    source_lines = {line.strip() for path in exercises.lesson_modules()
                     for line in path.read_text().splitlines() if len(line.strip()) >= 30}
     for learner, text in feedback.items():
         assert "def _(" not in text, learner
@@ -207,8 +210,8 @@ def test_grading_without_privilege_drop_still_uses_copies(tmp_path: Path) -> Non
                                    "def json_response(s, b, headers=None):\n    return {}\n")
     (klass / "empty").mkdir()
     proc = subprocess.run(
-        [sys.executable, "-m", "course.grading", str(klass), "--no-drop", "--jobs", "1",
-         "--out", str(tmp_path / "gb.csv"), "--feedback", str(tmp_path / "fb")],
+        [sys.executable, "-m", "course.instructor.grading", str(klass), "--no-drop",
+         "--jobs", "1", "--out", str(tmp_path / "gb.csv"), "--feedback", str(tmp_path / "fb")],
         capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert not (klass / "writer" / "written-in-copy").exists()
@@ -221,12 +224,12 @@ def test_grading_without_privilege_drop_still_uses_copies(tmp_path: Path) -> Non
 
 
 def test_explain_lists_every_behaviour_with_hint_and_message() -> None:
-    proc = subprocess.run([sys.executable, "-m", "course.grading", "--explain"],
+    proc = subprocess.run([sys.executable, "-m", "course.instructor.grading", "--explain"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     text = proc.stdout
     for exercise_id in grading.exercise_ids():
-        ex = checking.get(exercise_id)
+        ex = exercises.get(exercise_id)
         assert f"**{ex.id} · {ex.title}**" in text
         for behaviour in ex.behaviours:
             assert f"- {behaviour.name} — *hint:* {behaviour.hint}" in text

@@ -14,12 +14,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from course.checks import exercises
+from course.instructor import authoring, release
+from course.learner import save
+from course.workspace import course_home
 
-from course import authoring, checking, magics, release
-from course.workspace import COURSE_ROOT
+COURSE_ROOT = course_home()
 
-REFERENCE = ("src/handlers", "src/models", "src/services", "src/utils", "tests/unit",
-             "tests/integration", "terraform")
+REFERENCE = ("src", "tests/unit", "tests/integration", "terraform", "pyproject.toml")
 REGION = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(.*?)^[ \t]*### END SOLUTION", re.M | re.S)
 MIN_REGION = 20  # shorter regions ("return x") could occur anywhere by chance
 
@@ -75,12 +77,13 @@ def answers() -> dict[str, str]:
     secrets: dict[str, str] = {}
     for where, target, body in saved_cells():
         stripped = "".join(line for line in body.splitlines(keepends=True)
-                           if not magics.MARKER.match(line))
+                           if not save.MARKER.match(line))
         secrets[f"{target} as saved by {where}"] = stripped
         for i, region in enumerate(REGION.findall(body)):
             secrets[f"solution region {i} of {where} ({target})"] = region
     for folder in REFERENCE:
-        for path in (COURSE_ROOT / folder).rglob("*"):
+        top = COURSE_ROOT / folder
+        for path in [top] if top.is_file() else top.rglob("*"):
             if path.is_file() and "__pycache__" not in path.parts:
                 secrets[f"reference {path.relative_to(COURSE_ROOT)}"] = path.read_text("utf-8",
                                                                                       "replace")
@@ -126,8 +129,9 @@ def test_release_holds_what_learners_need(out: Path) -> None:
         assert (out / "notebooks" / name).read_text() == authoring.render(
             authoring.SOLUTIONS / name), f"{name} differs from its generated learner copy"
         assert (out / "tests" / "checks" / f"lesson_{name[:2]}.py").exists()
-    for needed in ("src/course/__init__.py", "src/course/checker.py", "requirements.txt",
-                   "binder/requirements.txt", "binder/postBuild", "Makefile", "pyproject.toml",
+    for needed in ("toolkit/pyproject.toml", "toolkit/course/__init__.py",
+                   "toolkit/course/checks/_engine.py", "requirements.txt", "constraints.txt",
+                   "binder/requirements.txt", "binder/postBuild", "Makefile", "pytest.ini",
                    "README.md"):
         assert (out / needed).is_file(), needed
     assert os.access(out / "binder" / "postBuild", os.X_OK)
@@ -135,16 +139,16 @@ def test_release_holds_what_learners_need(out: Path) -> None:
     assert "mybinder.org/v2/gh/OWNER/REPO" in readme and "notebooks/00-welcome.ipynb" in readme
 
 
-def test_no_answers_in_the_release(out: Path) -> None:
+def test_no_answers_and_no_instructor_tools_in_the_release(out: Path) -> None:
     assert not (out / "solutions").exists()
     for folder in REFERENCE:
         assert not (out / folder).exists(), f"{folder} (reference answers) is in the release"
-    allowed_markers = {f"src/course/{m}.py" for m in release.AUTHOR_MODULES}
+    assert not (out / release.INSTRUCTOR).exists()
+    assert sorted(p.name for p in (out / "toolkit" / "course").iterdir()
+                  if p.is_dir() and p.name != "__pycache__") == ["awslambda", "checks", "learner"]
     for path in files_of(out):
-        rel = path.relative_to(out).as_posix()
-        if rel not in allowed_markers:
-            text = searchable(path)
-            assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, rel
+        text = searchable(path)
+        assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, path
     found = leaks_in(out)
     unknown = {rel: names for rel, names in found.items() if rel not in KNOWN_LEAKS}
     assert not unknown, f"answers in the release: {unknown}"
@@ -160,9 +164,10 @@ def test_the_leak_scan_finds_a_planted_answer(out: Path, tmp_path: Path) -> None
                     key=lambda p: len(code_lines(p.read_text())))
     without_comments = "\n".join(re.sub(r"\s+#.*$", "", line)
                                  for line in reference.read_text().splitlines())
-    (planted / "src" / "course" / "planted.py").write_text(f'X = """{without_comments}"""\n')
+    (planted / "toolkit" / "course" / "planted.py").write_text(
+        f'X = """{without_comments}"""\n')
     name = f"reference {reference.relative_to(COURSE_ROOT)}"
-    assert name in leaks_in(planted).get("src/course/planted.py", [])
+    assert name in leaks_in(planted).get("toolkit/course/planted.py", [])
 
 
 def test_archives_hold_the_release(out: Path) -> None:
@@ -174,41 +179,45 @@ def test_archives_hold_the_release(out: Path) -> None:
         assert {m.name for m in tar.getmembers() if m.isfile()} == expected
 
 
-def test_makefile_and_pyproject_fit_the_release(out: Path) -> None:
+def test_makefile_fits_the_release(out: Path) -> None:
     env = {**os.environ, "PYTHON": sys.executable}
-    for target in ("lab", "test", "lint", "clean"):
+    for target in ("lab", "test", "clean"):
         proc = subprocess.run(["make", "-n", target], cwd=out, capture_output=True, text=True,
                               env=env)
         assert proc.returncode == 0, proc.stderr
     makefile = (out / "Makefile").read_text()
     for path in re.findall(r"(?<![\w/=.-])[\w.-][\w./-]*\.(?:py|ipynb)\b", makefile):  # relative
         assert (out / path).exists(), f"the release Makefile uses {path}, not in the release"
+    source = (COURSE_ROOT / "Makefile").read_text()
     for author_target in release.AUTHOR_TARGETS:
+        assert re.search(rf"^{author_target}\s*:", source, re.M), author_target
         assert not re.search(rf"^{author_target}\s*:", makefile, re.M)
-    assert 'testpaths = ["notebooks"]' in (out / "pyproject.toml").read_text()
+    dry_run = subprocess.run(["make", "-n", "test"], cwd=out, capture_output=True, text=True,
+                             env=env).stdout
+    assert "requirements-dev" not in dry_run and "./toolkit" in dry_run and "-e " not in dry_run
 
 
 def release_env(out: Path, **extra: str) -> dict[str, str]:
     """Run the course's .venv python so that the release's own `course` package wins.
 
-    The venv's course-toolkit.pth appends this repository's toolkit to sys.path; PYTHONPATH
-    entries come before it, so the release's src/ shadows it (and holds nothing else).
+    PYTHONPATH entries come before the venv's editable install of this repository's
+    toolkit, so the release's toolkit/ shadows it (and holds nothing else).
     """
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("COURSE_", "PYTHONPATH", "JPY_"))}
-    return {**env, "PYTHONPATH": str(out / "src"), "PYTHONNOUSERSITE": "1", **extra}
+    return {**env, "PYTHONPATH": str(out / "toolkit"), "PYTHONNOUSERSITE": "1", **extra}
 
 
 CHECK_IN_RELEASE = r"""
 import subprocess, sys
 from pathlib import Path
 import course
-from course import checking
+from course.checks import exercises
 
 out = Path(sys.argv[1])
 assert Path(course.__file__).is_relative_to(out), course.__file__
-assert checking.CHECKS_DIR.is_relative_to(out), checking.CHECKS_DIR
-# The check worker is a fresh `python -m course.worker` with this environment:
+assert exercises.checks_dir().is_relative_to(out), exercises.checks_dir()
+# The check worker is a fresh `python -m course.checks._worker` with this environment:
 worker_course = subprocess.run([sys.executable, "-c", "import course; print(course.__file__)"],
                                capture_output=True, text=True).stdout.strip()
 assert Path(worker_course).is_relative_to(out), worker_course
@@ -225,11 +234,9 @@ except course.CheckFailed as exc:
 def test_checks_run_from_the_release_alone(out: Path, tmp_path: Path) -> None:
     solved, blank = tmp_path / "solved", tmp_path / "blank"
     blank.mkdir()
-    target = checking.get("0.1").files[0]
-    body = [body for _, path, body in saved_cells() if path == target][-1]
+    target = exercises.get("0.1").files[0]
     (solved / target).parent.mkdir(parents=True)
-    (solved / target).write_text("".join(line for line in body.splitlines(keepends=True)
-                                         if not magics.MARKER.match(line)))
+    shutil.copy(COURSE_ROOT / target, solved / target)
     proc = subprocess.run([sys.executable, "-c", CHECK_IN_RELEASE, str(out), str(solved),
                            str(blank)], cwd=out, env=release_env(out), capture_output=True,
                           text=True, timeout=120)
@@ -241,7 +248,7 @@ def test_checks_run_from_the_release_alone(out: Path, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_make_test_of_the_release_runs_lesson_00(out: Path) -> None:
-    """What `make test` runs in the release (pytest with the release's pyproject), lesson 00."""
+    """What `make test` runs in the release (pytest with the release's pytest.ini), lesson 00."""
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "notebooks/00-welcome.ipynb"],
                           cwd=out, env=release_env(out), capture_output=True, text=True,
                           timeout=280)

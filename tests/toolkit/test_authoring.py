@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import nbformat
+from course.instructor import authoring
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-from course import authoring
 
 
 def test_committed_learner_copies_are_up_to_date() -> None:

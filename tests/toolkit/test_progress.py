@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from course import checking
-from course import progress_store as progress
-from course.checker import Result, Verdict
+from course.checks import exercises
+from course.learner import progress
+from course.learner.views import Result, Verdict
 
 
 def test_remembers_across_loads(tmp_path: Path) -> None:
@@ -20,7 +20,7 @@ def test_remembers_across_loads(tmp_path: Path) -> None:
 def test_view_lists_every_exercise(tmp_path: Path) -> None:
     progress.record(Verdict("0.1", "t", [Result("a", True)]), tmp_path)
     view = progress.view(tmp_path)
-    for exercise_id in checking.load_all():
+    for exercise_id in exercises.load_all():
         assert exercise_id in view.plain
     assert "✔ 0.1" in view.plain and "○ 0.2" in view.plain
     assert "course-progress" in view.html

@@ -7,7 +7,6 @@ import socket
 
 import boto3
 import pytest
-
 from course import sandbox
 
 

@@ -32,14 +32,11 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus, urlencode
 
-from boto3.dynamodb.types import TypeSerializer
-
-from course.sandbox import REGION
+from course.sandbox import ACCOUNT_ID, REGION
 
 __all__ = ["ACCOUNT_ID", "REGION", "api_gateway_http", "api_gateway_rest", "dynamodb_stream",
            "eventbridge", "eventbridge_scheduled", "s3_key_encode", "s3_put", "sqs"]
 
-ACCOUNT_ID = "123456789012"
 API_ID = "a1b2c3d4e5"
 SOURCE_IP = "198.51.100.23"  # an address reserved for documentation
 USER_AGENT = "curl/8.5.0"
@@ -448,7 +445,6 @@ def s3_put(key: str = "uploads/my file.csv", bucket: str = "course-uploads", siz
 
 # --- DynamoDB Streams ----------------------------------------------------------------------------
 
-_SERIALIZER = TypeSerializer()
 _STREAM_LABEL = "2025-01-01T00:00:00.000"
 
 
@@ -464,7 +460,10 @@ def _decimals(value: Any) -> Any:
 
 
 def _dynamodb_json(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _SERIALIZER.serialize(_decimals(value)) for name, value in item.items()}
+    from boto3.dynamodb.types import TypeSerializer  # boto3 loads only when a stream is built
+
+    serializer = TypeSerializer()
+    return {name: serializer.serialize(_decimals(value)) for name, value in item.items()}
 
 
 def dynamodb_stream(*changes: tuple[Any, ...], table: str = "users",

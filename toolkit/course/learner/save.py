@@ -12,6 +12,7 @@ import re
 import sys
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from course import workspace
 
@@ -74,6 +75,20 @@ def save(relative: str, text: str, project: Path | None = None) -> Path:
     return path
 
 
+def saved_cells(notebook: Path) -> list[tuple[str, str]]:
+    """(path, file text) for every `%%save` cell of a notebook, in order, markers removed."""
+    import nbformat
+
+    cells = []
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        first, _, body = cell.source.partition("\n")
+        if cell.cell_type == "code" and first.startswith("%%save "):
+            text = "".join(line for line in body.splitlines(keepends=True)
+                           if not MARKER.match(line))
+            cells.append((first.split(maxsplit=1)[1].strip(), text))
+    return cells
+
+
 def _forget_module(path: Path, root: Path) -> None:
     """Drop the kernel's cached module so the next import reads the new file."""
     try:
@@ -87,7 +102,7 @@ def _forget_module(path: Path, root: Path) -> None:
     importlib.invalidate_caches()
 
 
-def register(ipython) -> None:  # noqa: ANN001 - IPython's InteractiveShell
+def register(ipython: Any) -> None:
     def save_magic(line: str, cell: str) -> None:
         try:
             save(line, cell)

@@ -1,61 +1,43 @@
-"""Build what learners receive: `python -m course.release [OUT] [--binder OWNER/REPO]`.
+"""Build what learners receive: `python -m course.instructor.release [OUT] [--binder OWNER/REPO]`.
 
 OUT (default build/release) gets the learner copies of the lessons (rendered from the
-solutions, exactly as `make notebooks` does), the toolkit (src/course), the hidden tests
-(tests/checks), requirements.txt, binder/, the Makefile without its author-only targets, a
-pyproject.toml whose tests are the learner copies, and a learner README; plus OUT.zip and
-OUT.tar.gz next to it.
+solutions, exactly as `make notebooks` does), the toolkit without its instructor part
+(toolkit/course/instructor/), the hidden tests of the lessons that exist (tests/checks),
+the pinned requirements, binder/, pytest.ini, the Makefile without its author-only targets
+and a learner README; plus OUT.zip and OUT.tar.gz next to it.
 
-Never in it: solution notebooks, the reference app (src/handlers, models, services, utils),
-its tests, the reference Terraform. The build ends with a scan that refuses to produce a
-release holding solution markers.
+Never in it: solution notebooks, the reference app (src/), its tests, its Terraform, the
+instructor tools. The build ends with a scan that refuses a release holding solution markers.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import re
 import shutil
 import sys
 import tarfile
 from pathlib import Path
 
-import nbformat
+from course.checks import exercises
+from course.instructor import authoring
+from course.workspace import course_home
 
-from course import authoring
-from course.workspace import COURSE_ROOT
-
+COURSE_ROOT = course_home()
 DEFAULT_OUT = COURSE_ROOT / "build" / "release"
 STAMP = ".course-release"  # marks a folder this module may wipe and rebuild
-COPIED = ("src/course", "binder", "requirements.txt", "constraints.txt", ".gitignore")
-SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".pytest_cache")
-AUTHOR_TARGETS = ("bench", "notebooks", "release", "grade")  # need solutions/, tests/…
-# Toolkit modules for authors and instructors: shipped only if a shipped module imports them.
-AUTHOR_MODULES = ("authoring", "release", "grading", "gradebook", "confine")
+COPIED = ("toolkit", "binder", "requirements.txt", "constraints.txt", ".gitignore", "pytest.ini")
+INSTRUCTOR = Path("toolkit/course/instructor")  # never shipped
+SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".pytest_cache",
+                              "*.egg-info", "build")
+AUTHOR_TARGETS = ("bench", "notebooks", "release", "lint", "test-fast")  # need solutions/, dev
 MARKERS = tuple(f"{edge} SOLUTION" for edge in ("BEGIN", "END"))  # spelt so: no marker here
-TESTPATHS = re.compile(r"^(# .*\n)?testpaths\s*=.*$", re.M)
-RELEASE_TESTPATHS = ("# `make test` runs every lesson's learner copy in a scratch workspace\n"
-                     "# (yours is never touched): proof that the course works on this machine.\n"
-                     'testpaths = ["notebooks"]')
 BINDER_URL = "https://mybinder.org/v2/gh/{repo}/HEAD?urlpath=lab%2Ftree%2Fnotebooks%2F00-welcome.ipynb"
 BADGE = "[![Binder](https://mybinder.org/badge_logo.svg)]({url})"
 
 
 class ReleaseError(RuntimeError):
     pass
-
-
-def lessons() -> list[tuple[str, str, str]]:
-    """(file name, title, time estimate) of every lesson, from its opening cell."""
-    found = []
-    for path in sorted(authoring.SOLUTIONS.glob("*.ipynb")):
-        first = nbformat.read(path, as_version=4).cells[0].source
-        title = re.search(r"^#\s+(?:\d+\s*·\s*)?(.+)$", first, re.M)
-        time = re.search(r"\*\*Time:\*\*\s*([^·\n]+)", first)
-        found.append((path.name, title.group(1).strip() if title else path.stem,
-                      time.group(1).strip() if time else ""))
-    return found
 
 
 def makefile(text: str) -> str:
@@ -77,16 +59,11 @@ def makefile(text: str) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def pyproject(text: str) -> str:
-    if not TESTPATHS.search(text):
-        raise ReleaseError("pyproject.toml has no `testpaths = ...` line to replace")
-    return TESTPATHS.sub(lambda _: RELEASE_TESTPATHS, text, count=1)
-
-
 def readme(binder_repo: str) -> str:
     url = BINDER_URL.format(repo=binder_repo)
-    rows = "\n".join(f"| {name[:2]} | [{title}](notebooks/{name}) | {time} |"
-                     for name, title, time in lessons())
+    names = {path.name[:2]: path.name for path in authoring.SOLUTIONS.glob("*.ipynb")}
+    rows = "\n".join(f"| {number} | [{title}](notebooks/{names[number]}) | {time} |"
+                     for number, (title, time) in exercises.lessons().items() if number in names)
     return f"""# AWS Lambda in Python — a hands-on course that runs offline
 
 {BADGE.format(url=url)}
@@ -126,25 +103,8 @@ inactivity, so download your `workspace/` folder before you leave.
 
 `workspace/` is a normal project in the layout of the guideline (src/handlers, models,
 services, utils; tests/; terraform/): keep it, it is yours. `make test` runs every lesson in
-a scratch workspace to prove the course works on your machine; `make lint` runs ruff.
+a scratch workspace to prove the course works on your machine.
 """
-
-
-def _needed_author_modules(toolkit: Path) -> set[str]:
-    """Author-only toolkit modules that another shipped module imports."""
-    needed = set()
-    for path in toolkit.glob("*.py"):
-        if path.stem in AUTHOR_MODULES:
-            continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-            elif isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            else:
-                continue
-            needed |= {m for m in AUTHOR_MODULES if f"course.{m}" in names}
-    return needed
 
 
 def _prepare(out: Path) -> None:
@@ -153,18 +113,16 @@ def _prepare(out: Path) -> None:
             raise ReleaseError(f"{out} exists and is not a release folder: not overwriting it")
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    (out / STAMP).write_text("built by python -m course.release\n")
+    (out / STAMP).write_text("built by python -m course.instructor.release\n")
 
 
 def leaks(out: Path) -> list[str]:
-    """Files of the release that hold solution markers (the authoring module may, by design)."""
-    allowed = {f"src/course/{m}.py" for m in AUTHOR_MODULES}
+    """Files of the release that hold solution markers."""
     found = []
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
-        rel = path.relative_to(out).as_posix()
         text = path.read_bytes().decode("utf-8", "replace")
-        if rel not in allowed and any(marker in text for marker in MARKERS):
-            found.append(rel)
+        if any(marker in text for marker in MARKERS):
+            found.append(path.relative_to(out).as_posix())
     return found
 
 
@@ -179,9 +137,7 @@ def build(out: Path = DEFAULT_OUT, binder_repo: str = "OWNER/REPO") -> Path:
         elif source.exists():
             (out / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, out / relative)
-    toolkit = out / "src" / "course"
-    for module in set(AUTHOR_MODULES) - _needed_author_modules(toolkit):
-        (toolkit / f"{module}.py").unlink(missing_ok=True)
+    shutil.rmtree(out / INSTRUCTOR)
     (out / "notebooks").mkdir()
     (out / "tests" / "checks").mkdir(parents=True)
     for solution in sorted(authoring.SOLUTIONS.glob("*.ipynb")):
@@ -190,7 +146,6 @@ def build(out: Path = DEFAULT_OUT, binder_repo: str = "OWNER/REPO") -> Path:
         if checks.exists():  # a lesson still being written has no solution yet: not shipped
             shutil.copy2(checks, out / "tests" / "checks" / checks.name)
     (out / "Makefile").write_text(makefile((COURSE_ROOT / "Makefile").read_text()))
-    (out / "pyproject.toml").write_text(pyproject((COURSE_ROOT / "pyproject.toml").read_text()))
     (out / "README.md").write_text(readme(binder_repo))
     found = leaks(out)
     if found:
@@ -208,8 +163,9 @@ def archive(out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course.release", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m course.instructor.release", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", nargs="?", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--binder", default="OWNER/REPO", metavar="OWNER/REPO",
                         help="the GitHub repository the release is published to (Binder badge)")
@@ -219,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         print("note: the committed learner copies are out of date (the release renders its "
               f"own): {', '.join(p.name for p in stale)}", file=sys.stderr)
     try:
-        out = build(args.out, args.binder)
+        out = build(args.out.resolve(), args.binder)
     except ReleaseError as exc:
         print(f"release refused: {exc}", file=sys.stderr)
         return 1

@@ -1,35 +1,13 @@
-"""How hidden tests are written: exercises, behaviours and the project under test.
-
-A check module (`tests/checks/lesson_NN.py`) declares exercises and their behaviours:
-
-    ex = exercise("0.1", "A proxy response", files=["src/utils/helpers.py"])
-
-    @ex.behaviour("returns a JSON body", hint="json.dumps turns a dict into a string.")
-    def _(project: Project) -> None:
-        helpers = project.module("utils.helpers")
-        assert isinstance(helpers.json_response(200, {})["body"], str), "body must be a string"
-
-An assertion's message is what the learner reads, so write it for them. Check modules
-import only the standard library and `course` at the top; anything heavier goes inside
-the behaviour, so listing exercises (progress view) stays cheap.
-"""
+"""The learner's project as a behaviour sees it, and the errors addressed to the learner."""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-import re
-import sys
 import traceback
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-
-from course.workspace import COURSE_ROOT
-
-CHECKS_DIR = COURSE_ROOT / "tests" / "checks"
-EXERCISE_ID = re.compile(r"^\d+\.\d+$")
 
 
 class LearnerError(Exception):
@@ -41,79 +19,6 @@ class BehaviourTimeout(BaseException):
 
     A BaseException, so a learner's `except Exception:` cannot swallow it.
     """
-
-
-@dataclass
-class Behaviour:
-    name: str
-    hint: str
-    func: Callable[[Project], None]
-
-
-@dataclass
-class Exercise:
-    id: str
-    title: str
-    lesson: str
-    files: tuple[str, ...] = ()
-    timeout: float = 3.0  # seconds per behaviour
-    behaviours: list[Behaviour] = field(default_factory=list)
-
-    def behaviour(self, name: str, *, hint: str = "") -> Callable[[Callable], Callable]:
-        def register(func: Callable[[Project], None]) -> Callable[[Project], None]:
-            self.behaviours.append(Behaviour(name, hint, func))
-            return func
-
-        return register
-
-
-REGISTRY: dict[str, Exercise] = {}
-_loading_lesson = ""
-
-
-def exercise(exercise_id: str, title: str, *, files: Iterable[str] = (),
-             timeout: float = 3.0) -> Exercise:
-    """Declare exercise `exercise_id` (e.g. "2.1"); use its `.behaviour` decorator."""
-    if not EXERCISE_ID.match(exercise_id):
-        raise ValueError(f"exercise ids look like '2.1', got {exercise_id!r}")
-    ex = Exercise(exercise_id, title, _loading_lesson, tuple(files), timeout)
-    REGISTRY[exercise_id] = ex
-    return ex
-
-
-def lesson_modules() -> list[Path]:
-    return sorted(CHECKS_DIR.glob("lesson_*.py"))
-
-
-def load_all(force: bool = False) -> dict[str, Exercise]:
-    """Import every check module (by path, so no sys.path games) and return the registry."""
-    global _loading_lesson
-    if REGISTRY and not force:
-        return REGISTRY
-    REGISTRY.clear()
-    for path in lesson_modules():
-        _loading_lesson = path.stem.removeprefix("lesson_")
-        name = f"course_checks.{path.stem}"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    _loading_lesson = ""
-    return REGISTRY
-
-
-def get(exercise_id: str) -> Exercise:
-    exercises = load_all()
-    if exercise_id not in exercises:
-        known = ", ".join(sorted(exercises, key=sort_key))
-        raise LearnerError(f"There is no exercise {exercise_id!r}. Exercises: {known}")
-    return exercises[exercise_id]
-
-
-def sort_key(exercise_id: str) -> tuple[int, int]:
-    lesson, number = exercise_id.split(".")
-    return int(lesson), int(number)
 
 
 class Project:

@@ -1,7 +1,7 @@
 """Generate the learner copies in notebooks/ from the solution notebooks in solutions/.
 
-    python -m course.authoring           # write notebooks/
-    python -m course.authoring --check   # exit 1 when a committed copy is out of date
+    python -m course.instructor.authoring           # write notebooks/ (`make notebooks`)
+    python -m course.instructor.authoring --check   # exit 1 when a committed copy is stale
 
 In a solution notebook, code between `### BEGIN SOLUTION` and `### END SOLUTION` becomes
 `raise NotImplementedError("Exercise N.M: ...")` (N.M from the nearest "Exercise N.M"
@@ -15,32 +15,30 @@ from __future__ import annotations
 import copy
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 
-from course.workspace import COURSE_ROOT
+from course.checks.nbval_plugin import is_check_cell
+from course.workspace import course_home
 
+COURSE_ROOT = course_home()
 SOLUTIONS = COURSE_ROOT / "solutions"
 NOTEBOOKS = COURSE_ROOT / "notebooks"
 CODE_REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION[ \t]*\n.*?^[ \t]*### END SOLUTION[ \t]*\n?",
                          re.M | re.S)
 MARKDOWN_REGION = re.compile(r"<!-- BEGIN SOLUTION -->.*?<!-- END SOLUTION -->\n?", re.S)
 EXERCISE_HEADING = re.compile(r"^#+ .*?Exercise (\d+\.\d+)", re.M)
-CHECK_CALL = re.compile(r"^\s*check\(", re.M)
 
 
-def _placeholder(exercise_id: str | None):  # noqa: ANN202
+def _placeholder(exercise_id: str | None) -> Callable[[re.Match[str]], str]:
     label = f"Exercise {exercise_id}" if exercise_id else "Exercise"
 
-    def replace(match: re.Match) -> str:
+    def replace(match: re.Match[str]) -> str:
         return f'{match.group(1)}raise NotImplementedError("{label}: write your code here")\n'
 
     return replace
-
-
-def is_check_cell(cell: dict) -> bool:
-    return cell["cell_type"] == "code" and bool(CHECK_CALL.search(cell["source"]))
 
 
 def learner_copy(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:

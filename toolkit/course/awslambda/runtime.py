@@ -1,19 +1,18 @@
-"""The inside of a Lambda function's process: the context object and the runtime loop.
+"""The runtime inside a Lambda function's process (`python -m course.awslambda.runtime`).
 
-`course.lambda_runtime` (the parent side, in the learner's kernel) starts a fresh Python process for
-a cold start and runs `main()` here. This module then behaves like Lambda's Python runtime
-(awslambdaric):
+`course.awslambda.invoke` (in the learner's kernel) starts a fresh Python process for a cold
+start, running this module, which then behaves like Lambda's Python runtime (awslambdaric):
 
 1. init: activate the course sandbox (fake credentials, loopback-only network), put the project's
    src folder first on `sys.path`, import the handler module and look up the function;
 2. invoke, again and again while the process stays warm: build a `LambdaContext`, call
    `handler(event, context)`, encode the return value as JSON.
 
-The protocol with the parent is one JSON object per line on two dedicated pipes (commands in,
+The protocol with the kernel is one JSON object per line on two dedicated pipes (commands in,
 results out), never stdout: whatever the handler prints or logs goes to the function's log file.
 
-Only the standard library and `course.sandbox` are imported here, so the process starts quickly and
-the learner's own `handlers`, `models`, `services`, `utils` packages are the only ones it can find.
+Only the standard library and the course sandbox are imported here (a test proves it), so the
+process starts quickly and finds no package but the learner's and the standard library's.
 """
 
 from __future__ import annotations
@@ -33,6 +32,7 @@ import traceback
 from typing import Any
 
 from course import sandbox
+from course.awslambda.context import LambdaContext
 
 # The lines START/END/REPORT are written by the parent; this module writes what Lambda's runtime
 # writes itself: the "[ERROR] ..." block for an unhandled exception, and the root logger's lines.
@@ -40,73 +40,27 @@ _LOG_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(
 _current_request_id = ""
 
 
-class CognitoIdentity:
-    """`context.identity`: set for calls from the AWS Mobile SDK, otherwise both fields are None."""
+def peak_rss_kb(pid: int | None = None) -> int | None:
+    """Peak resident memory in KiB of process `pid` (default: this one), or None if unknown.
 
-    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
-
-    def __init__(self) -> None:
-        self.cognito_identity_id: str | None = None
-        self.cognito_identity_pool_id: str | None = None
-
-    def __repr__(self) -> str:
-        return (f"CognitoIdentity([cognito_identity_id={self.cognito_identity_id},"
-                f"cognito_identity_pool_id={self.cognito_identity_pool_id}])")
-
-
-class LambdaContext:
-    """The `context` argument, with the attributes of Lambda's Python runtime.
-
-    As in Lambda, `memory_limit_in_mb` is a string (it comes from the environment variable
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE): use `int(context.memory_limit_in_mb)` for arithmetic.
-    `identity` is an object whose fields are None, `client_context` is None (both are only set
-    for calls from the AWS Mobile SDK).
-    """
-
-    def __init__(self, *, aws_request_id: str, deadline_ms: int, invoked_function_arn: str) -> None:
-        self.aws_request_id = aws_request_id
-        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
-        self.invoked_function_arn = invoked_function_arn
-        self.client_context = None
-        self.identity = CognitoIdentity()
-        self.tenant_id = None
-        self._epoch_deadline_time_in_ms = deadline_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        """Milliseconds left before the function times out (never negative)."""
-        return max(self._epoch_deadline_time_in_ms - int(time.time() * 1000), 0)
-
-    def log(self, msg: str) -> None:
-        """Write to the function's log, like `print` without the newline."""
-        sys.stdout.write(str(msg))
-
-    def __repr__(self) -> str:
-        return (f"LambdaContext([aws_request_id={self.aws_request_id},"
-                f"log_group_name={self.log_group_name},log_stream_name={self.log_stream_name},"
-                f"function_name={self.function_name},memory_limit_in_mb={self.memory_limit_in_mb},"
-                f"function_version={self.function_version},"
-                f"invoked_function_arn={self.invoked_function_arn},"
-                f"client_context={self.client_context},identity={self.identity},"
-                f"tenant_id={self.tenant_id}])")
-
-
-def peak_rss_kb() -> int:
-    """This process's peak resident memory in KiB (Linux: VmHWM).
-
-    Not `resource.getrusage(...).ru_maxrss`: on Linux a child started with vfork/exec inherits the
-    parent's high-water mark there (a kernel using 400 MB made every child report 400 MB).
+    Linux: VmHWM from /proc. Not `resource.getrusage(...).ru_maxrss`: on Linux a child started
+    with vfork/exec inherits the parent's high-water mark there (a kernel using 400 MB made
+    every child report 400 MB). Elsewhere: this process's ru_maxrss, another's current RSS.
     """
     try:
-        with open("/proc/self/status", "rb") as status:
+        with open(f"/proc/{pid or 'self'}/status", "rb") as status:
             for line in status:
                 if line.startswith(b"VmHWM:"):
                     return int(line.split()[1])
     except (OSError, ValueError, IndexError):
         pass
+    if pid is not None and pid != os.getpid():  # the kernel asking about a function process
+        try:
+            import psutil
+
+            return int(psutil.Process(pid).memory_info().rss // 1024)
+        except Exception:  # noqa: BLE001 (psutil missing, process gone: no figure)
+            return None
     import resource
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -137,24 +91,17 @@ def _under(path: str | None, root: str) -> bool:
     return real == root or real.startswith(root + os.sep)
 
 
-def _prepare_path(src: str, course_src: str) -> None:
-    """The project's src first on sys.path, and no way to reach the course's reference modules."""
-    kept = []
-    for entry in sys.path:
-        if not entry:
-            continue  # '' (the current directory) is src itself, added below
-        real = os.path.realpath(entry)
-        if real == src or (real == course_src and course_src != src):
-            continue
-        kept.append(entry)
-    sys.path[:] = [src, *kept]
+def _prepare_path(src: str) -> None:
+    """The project's src first on sys.path, its files always compiled from source."""
+    sys.path[:] = [src, *(entry for entry in sys.path
+                          if entry and os.path.realpath(entry) != src)]
 
     loaders = [(importlib.machinery.ExtensionFileLoader, importlib.machinery.EXTENSION_SUFFIXES),
                (_FreshSourceLoader, importlib.machinery.SOURCE_SUFFIXES)]
 
     def project_hook(entry: str) -> importlib.machinery.FileFinder:
         if _under(entry or os.getcwd(), src):
-            return importlib.machinery.FileFinder(entry, *loaders)  # type: ignore[arg-type]
+            return importlib.machinery.FileFinder(entry, *loaders)
         raise ImportError("not a project folder")
 
     sys.path_hooks.insert(0, project_hook)
@@ -314,7 +261,7 @@ class _Runtime:
             data = data[os.write(self.results, data):]
 
     def init(self, config: dict[str, Any]) -> None:
-        _prepare_path(self.src, os.path.realpath(config["course_src"]))
+        _prepare_path(self.src)
         sandbox.activate()
         os.environ.update(config.get("env") or {})  # the function's own variables win
         _install_root_logging()
@@ -387,10 +334,9 @@ class _Runtime:
                 return
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str]) -> None:
     """Entry point of the function's process: `<commands fd> <results fd>` as arguments."""
-    args = sys.argv[1:] if argv is None else argv
-    command_fd, result_fd = int(args[0]), int(args[1])
+    command_fd, result_fd = int(argv[0]), int(argv[1])
     os.set_inheritable(command_fd, False)  # processes the handler starts must not get them
     os.set_inheritable(result_fd, False)
     sys.argv = [__file__]
@@ -404,4 +350,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -1,13 +1,14 @@
 """Grade a class with the checker the learners use in their notebooks.
 
-    python -m course.grading WORKSPACES_DIR [--out gradebook.csv] [--feedback DIR] [--jobs N]
-    python -m course.grading --explain        # every behaviour, its hint, its failure message
+    python -m course.instructor.grading WORKSPACES_DIR [--out gradebook.csv] [--feedback DIR]
+                                        [--jobs N]
+    python -m course.instructor.grading --explain  # every behaviour, its hint, its message
 
 Each subfolder of WORKSPACES_DIR is one learner's workspace. Every exercise is checked with
-`course.checker.run_isolated` (what `check()` runs, after the same warm-up) against a private
+the check engine (what `check()` runs, after the same warm-up) against a private
 copy of the workspace in a temporary folder, so nothing a learner's code does reaches the
 original. Run as root, each learner's checks run in a forked grader confined by
-`course.confine`: its own unprivileged uid (UID_BASE + n), a private mount namespace in which
+`_confine`: its own unprivileged uid (UID_BASE + n), a private mount namespace in which
 /tmp is empty and the course shows only the toolkit and the hidden tests (no other learner,
 no reference app, no solutions), at most NPROC processes, and every process it leaves behind
 is killed when it is done. Without root the copies still protect the originals, but learners'
@@ -23,19 +24,29 @@ import argparse
 import json
 import multiprocessing
 import os
-import selectors
 import shutil
-import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
-from course import checker, checking, confine
-from course.gradebook import class_summary, feedback, safe_name, write_gradebook
+from course.checks import _engine, _worker, exercises
+from course.checks._process import Child
+from course.instructor import _confine as confine
+from course.instructor.gradebook import (
+    Graded,
+    class_summary,
+    feedback,
+    not_graded,
+    safe_name,
+    write_gradebook,
+)
+from course.learner.views import Verdict
 
 UID_BASE = 64000  # learner n runs as uid/gid UID_BASE + n (no passwd entry needed)
 SKIP_DIRS = {".course", ".git", ".venv", "venv", "node_modules", "__pycache__",
@@ -45,23 +56,13 @@ MAX_FILES = 5000
 GRACE = 10.0  # seconds on top of a learner's summed limits
 
 
-@dataclass
-class Graded:
-    learner: str
-    verdicts: dict[str, checker.Verdict] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    attempted: list[str] = field(default_factory=list)  # exercises with a file in the workspace
-
-
 def exercise_ids() -> list[str]:
-    return sorted(checking.load_all(), key=checking.sort_key)
+    return [ex.id for ex in exercises.ordered()]
 
 
-def budget(exercises: list[str]) -> float:
-    """Seconds a learner may take at most: the checker's own limits, summed, plus grace."""
-    return GRACE + sum(checking.get(e).timeout * len(checking.get(e).behaviours) + checker.SLACK
-                       for e in exercises)
+def budget(exercise_ids: list[str]) -> float:
+    """Seconds a learner may take at most: the checks' own limits, summed, plus grace."""
+    return GRACE + sum(exercises.get(e).budget * _engine.WALL_FACTOR for e in exercise_ids)
 
 
 # --- the private copy ---------------------------------------------------------------------
@@ -102,27 +103,6 @@ def _chown_tree(top: Path, uid: int) -> None:
 # --- running one learner --------------------------------------------------------------------
 
 
-def _read_lines(read_fd: int, pid: int, deadline: float) -> tuple[list[str], bool]:
-    """Lines from the forked grader until it exits (or the deadline); (lines, timed_out)."""
-    buffer, lines = b"", []
-    with selectors.DefaultSelector() as sel:
-        sel.register(read_fd, selectors.EVENT_READ)
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return lines, True
-            if sel.select(timeout=min(remaining, 0.5)):
-                chunk = os.read(read_fd, 1 << 16)
-                if not chunk:
-                    break
-                buffer += chunk
-                *done, buffer = buffer.split(b"\n")
-                lines += [line.decode("utf-8", "replace") for line in done if line.strip()]
-            elif os.waitpid(pid, os.WNOHANG) != (0, 0):  # exited; a stray may hold the pipe
-                break
-    return lines, False
-
-
 @dataclass
 class Confinement:
     """How a learner's checks run: as which uid, in a private mount namespace or not."""
@@ -145,57 +125,36 @@ def _confine(private: Path, confinement: Confinement) -> None:
     tempfile.tempdir = None
 
 
-def run_checks(private: Path, exercises: list[str], confinement: Confinement) -> tuple[
-        dict[str, checker.Verdict], bool]:
+def run_checks(private: Path, exercise_ids: list[str], confinement: Confinement) -> tuple[
+        dict[str, Verdict], bool]:
     """Every exercise against private/workspace in a forked, confined grader;
     (verdicts, timed_out)."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the forked grader: it, and everything it starts, runs as the learner's uid
-        os.close(read_fd)
-        code = 0
-        try:
-            os.setsid()
-            confine.only_fds(write_fd)
-            _confine(private, confinement)
-            with os.fdopen(write_fd, "w", buffering=1) as out:
-                for exercise in exercises:
-                    verdict = checker.run_isolated(exercise, private / "workspace")
-                    out.write(json.dumps(verdict.to_json()) + "\n")
-                    confine.kill_strays(confinement.uid)
-        except BaseException:  # noqa: BLE001 - the parent reports what is missing
-            code = 1
-        os._exit(code)
-    os.close(write_fd)
-    lines, timed_out = _read_lines(read_fd, pid, time.monotonic() + budget(exercises))
-    os.close(read_fd)
-    for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
-        try:
-            kill()
-        except OSError:
-            pass
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
+
+    def grade(out: IO[str]) -> None:  # in the forked grader, as the learner's uid
+        for exercise_id in exercise_ids:
+            verdict = _engine.run_isolated(exercise_id, private / "workspace")
+            out.write(json.dumps(verdict.to_json()) + "\n")
+            confine.kill_strays(confinement.uid)
+
+    def prepare(write_fd: int) -> None:
+        confine.only_fds(write_fd)
+        _confine(private, confinement)
+
+    child = Child(grade, before=prepare)
+    lines, timed_out = child.lines(time.monotonic() + budget(exercise_ids))
+    child.finish()
     verdicts = {}
     for line in lines:
         try:
-            verdict = checker.Verdict.from_json(json.loads(line))
+            verdict = Verdict.from_json(json.loads(line))
         except (ValueError, KeyError, TypeError):
             continue
-        if verdict.exercise in exercises and verdict.exercise not in verdicts:
+        if verdict.exercise in exercise_ids and verdict.exercise not in verdicts:
             verdicts[verdict.exercise] = verdict
     return verdicts, timed_out
 
 
-def not_graded(exercise_id: str, why: str) -> checker.Verdict:
-    ex = checking.get(exercise_id)
-    return checker.Verdict(ex.id, ex.title,
-                           [checker.Result(b.name, False, why, b.hint) for b in ex.behaviours])
-
-
-def grade_learner(name: str, source: Path, exercises: list[str], scratch: Path,
+def grade_learner(name: str, source: Path, exercise_ids: list[str], scratch: Path,
                   confinement: Confinement) -> Graded:
     """Grade one learner against a private copy of their workspace (runs in a pool process)."""
     start = time.perf_counter()
@@ -205,20 +164,20 @@ def grade_learner(name: str, source: Path, exercises: list[str], scratch: Path,
     (private / "home").mkdir()
     try:
         copy_workspace(source, private / "workspace", graded.notes, [0])
-        graded.attempted = [e for e in exercises if any(
-            (private / "workspace" / f).exists() for f in checking.get(e).files)]
+        graded.attempted = [e for e in exercise_ids if any(
+            (private / "workspace" / f).exists() for f in exercises.get(e).files)]
         if confinement.uid is not None:
             _chown_tree(private, confinement.uid)
-        verdicts, timed_out = run_checks(private, exercises, confinement)
+        verdicts, timed_out = run_checks(private, exercise_ids, confinement)
     finally:
         if confinement.uid is not None:
             confine.kill_uid(confinement.uid)
         shutil.rmtree(private, ignore_errors=True)
     why = ("Not graded: checking your work ran out of time." if timed_out else
            "Not graded: the checker stopped before this exercise.")
-    if len(verdicts) < len(exercises):
+    if len(verdicts) < len(exercise_ids):
         graded.notes.append("grading ran out of time" if timed_out else "grading stopped early")
-    graded.verdicts = {e: verdicts.get(e) or not_graded(e, why) for e in exercises}
+    graded.verdicts = {e: verdicts.get(e) or not_graded(e, why) for e in exercise_ids}
     graded.seconds = round(time.perf_counter() - start, 2)
     return graded
 
@@ -228,7 +187,7 @@ def grade_learner(name: str, source: Path, exercises: list[str], scratch: Path,
 
 def learners(root: Path) -> list[tuple[str, Path | None, str]]:
     """(name, folder or None, note) for every entry of WORKSPACES_DIR but hidden ones."""
-    found = []
+    found: list[tuple[str, Path | None, str]] = []
     for entry in sorted(root.iterdir()):
         if entry.name.startswith("."):
             continue
@@ -242,7 +201,8 @@ def learners(root: Path) -> list[tuple[str, Path | None, str]]:
 def _uids(count: int, base: int) -> list[int]:
     import pwd
 
-    uids, candidate = [], base
+    uids: list[int] = []
+    candidate = base
     while len(uids) < count:
         try:
             pwd.getpwuid(candidate)  # a real account: never borrow it
@@ -285,17 +245,15 @@ def confinements(names: list[str], uid_base: int, drop: bool,
 
 
 def grade_class(root: Path, jobs: int = 2, uid_base: int = UID_BASE, drop: bool | None = None,
-                progress=_progress) -> list[Graded]:  # noqa: ANN001
+                progress: Callable[[int, int, str], None] = _progress) -> list[Graded]:
     """Grade every learner folder of `root`; drop privileges when root (unless drop=False)."""
-    from course import worker
-
-    exercises = exercise_ids()
+    ids = exercise_ids()
     try:
-        worker._warm_up()  # as the notebook's worker does: forks inherit warm imports
+        _worker.warm_up()  # as the notebook's worker does: forks inherit warm imports
     except Exception:  # noqa: BLE001 - colder checks still work
         pass
     entries = learners(root)
-    results = {name: Graded(name, {e: not_graded(e, f"Not graded: {note}.") for e in exercises},
+    results = {name: Graded(name, {e: not_graded(e, f"Not graded: {note}.") for e in ids},
                             [note]) for name, path, note in entries if path is None}
     todo = [(name, path) for name, path, _ in entries if path is not None]
     drop = os.geteuid() == 0 if drop is None else drop
@@ -308,7 +266,7 @@ def grade_class(root: Path, jobs: int = 2, uid_base: int = UID_BASE, drop: bool 
             retry = []
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
-                futures = {pool.submit(grade_learner, name, path, exercises, scratch,
+                futures = {pool.submit(grade_learner, name, path, ids, scratch,
                                        confined[name]): (name, path) for name, path in todo}
                 for future in as_completed(futures):
                     name, path = futures[future]
@@ -319,11 +277,11 @@ def grade_class(root: Path, jobs: int = 2, uid_base: int = UID_BASE, drop: bool 
                             retry.append((name, path))
                             continue
                         results[name] = Graded(name, {e: not_graded(
-                            e, "Not graded: the grader crashed.") for e in exercises},
+                            e, "Not graded: the grader crashed.") for e in ids},
                             ["the grader crashed"])
                     except Exception as exc:  # noqa: BLE001 - one learner never stops the class
                         results[name] = Graded(name, {e: not_graded(
-                            e, "Not graded: the grader failed.") for e in exercises},
+                            e, "Not graded: the grader failed.") for e in ids},
                             [f"grader failed: {type(exc).__name__}: {exc}"])
                     done += 1
                     progress(done, len(entries), name)
@@ -339,23 +297,20 @@ def grade_class(root: Path, jobs: int = 2, uid_base: int = UID_BASE, drop: bool 
 
 def explain() -> str:
     """Markdown: per exercise, each behaviour, its hint, and its message on an empty workspace."""
-    from course import worker
-    from course.release import lessons
-
     try:
-        worker._warm_up()
-    except Exception:  # noqa: BLE001
+        _worker.warm_up()
+    except Exception:  # noqa: BLE001 - colder checks still work
         pass
-    times = {name[:2]: (title, time_) for name, title, time_ in lessons()}
+    times = exercises.lessons()
     out, lesson = [], None
     with tempfile.TemporaryDirectory() as empty:
         for exercise_id in exercise_ids():
-            ex = checking.get(exercise_id)
+            ex = exercises.get(exercise_id)
             if ex.lesson != lesson:
                 lesson = ex.lesson
                 title, time_ = times.get(lesson, (f"Lesson {lesson}", ""))
                 out += [f"### Lesson {lesson} · {title}" + (f" ({time_})" if time_ else ""), ""]
-            verdict = checker.run_isolated(exercise_id, empty)
+            verdict = _engine.run_isolated(exercise_id, empty)
             out += [f"**{ex.id} · {ex.title}** — files: {', '.join(ex.files) or '—'}; "
                     f"limit {ex.timeout:g} s per behaviour", ""]
             messages = {r.message for r in verdict.results}
@@ -371,8 +326,9 @@ def explain() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course.grading", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m course.instructor.grading", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("workspaces", nargs="?", type=Path, help="one subfolder per learner")
     parser.add_argument("--out", type=Path, default=Path("gradebook.csv"))
     parser.add_argument("--feedback", type=Path, default=Path("feedback"))

@@ -1,5 +1,6 @@
 """The warm check worker: one long-lived process per kernel that has already imported
-boto3, moto and Powertools, and forks a fresh child for every check.
+boto3, moto and Powertools, and forks a fresh child for every check
+(`python -m course.checks._worker`; the kernel talks to it through `CheckWorker`).
 
 A bare pytest process needs ~2.5 s to start here; a fork of a warm worker needs a few
 milliseconds, which is what makes `check()` answer within a fraction of a second.
@@ -18,10 +19,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from course import checking
+from course.checks import _engine, exercises
+from course.checks.project import LearnerError
 
 START_TIMEOUT = 60.0  # seconds to wait for a cold worker (first import of boto3 & moto)
 
@@ -37,8 +40,8 @@ def _share_botocore_models() -> None:
 
     cache: dict = {}
 
-    def shared(method):  # noqa: ANN001, ANN202
-        def cached(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def shared(method: Callable[..., Any]) -> Callable[..., Any]:
+        def cached(self: Any, *args: Any, **kwargs: Any) -> Any:
             key = (method.__name__, tuple(self.search_paths), args, tuple(kwargs.items()))
             if key not in cache:
                 cache[key] = method(self, *args, **kwargs)
@@ -51,7 +54,7 @@ def _share_botocore_models() -> None:
         setattr(loaders.Loader, name, shared(getattr(loaders.Loader, name)))
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
     """Import and exercise the heavy libraries once, so forked children inherit them."""
     _share_botocore_models()
     import boto3
@@ -64,9 +67,9 @@ def _warm_up() -> None:
             TableName="warm-up", BillingMode="PAY_PER_REQUEST",
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
-    import aws_lambda_powertools.event_handler  # noqa: F401
-    import aws_lambda_powertools.logging  # noqa: F401
-    import aws_lambda_powertools.metrics  # noqa: F401
+    import aws_lambda_powertools.event_handler
+    import aws_lambda_powertools.logging
+    import aws_lambda_powertools.metrics
     import aws_lambda_powertools.tracing  # noqa: F401
     import aws_xray_sdk.core  # noqa: F401 - Tracer's import is the slowest of Powertools
     import hypothesis  # noqa: F401 - some checks run a learner's own (property) tests
@@ -75,14 +78,12 @@ def _warm_up() -> None:
 
 
 def _checks_stamp() -> tuple[float, ...]:
-    return tuple(p.stat().st_mtime for p in checking.lesson_modules())
+    return tuple(p.stat().st_mtime for p in exercises.lesson_modules())
 
 
 def serve(requests: IO[str], replies: IO[str]) -> None:
-    from course import checker
-
     stamp = _checks_stamp()
-    checking.load_all()
+    exercises.load_all()
     gc.freeze()  # the warm heap is shared with every child: keep the collector off it
     replies.write(json.dumps({"ready": True}) + "\n")
     replies.flush()
@@ -93,10 +94,10 @@ def serve(requests: IO[str], replies: IO[str]) -> None:
             request = json.loads(line)
             if _checks_stamp() != stamp:  # a check module was edited: reload them all
                 stamp = _checks_stamp()
-                checking.load_all(force=True)
-            verdict = checker.run_isolated(request["exercise"], request["project"])
+                exercises.load_all(force=True)
+            verdict = _engine.run_isolated(request["exercise"], request["project"])
             reply = verdict.to_json()
-        except checking.LearnerError as exc:
+        except LearnerError as exc:
             reply = {"error": str(exc)}
         except Exception as exc:  # noqa: BLE001 - the worker must survive anything
             reply = {"error": f"The checker failed: {type(exc).__name__}: {exc}"}
@@ -112,7 +113,7 @@ def main() -> None:
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     try:
-        _warm_up()
+        warm_up()
     except Exception:  # noqa: BLE001 - a colder worker still works
         import traceback
 
@@ -124,7 +125,7 @@ class WorkerError(RuntimeError):
     pass
 
 
-class Worker:
+class CheckWorker:
     """The kernel's handle on its worker process: start it early, restart it if it dies."""
 
     def __init__(self) -> None:
@@ -138,7 +139,7 @@ class Worker:
             return
         self._log = Path(tempfile.gettempdir()) / f"course-worker-{os.getpid()}.log"
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "course.worker"], stdin=subprocess.PIPE,
+            [sys.executable, "-m", "course.checks._worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._log.open("w"), text=True, bufsize=1,
             env=os.environ.copy(),
             start_new_session=True,  # kernel interrupts and shutdowns must not wait on it
@@ -153,9 +154,9 @@ class Worker:
 
     def _readline(self, timeout: float) -> dict:
         assert self._proc and self._proc.stdout
+        stdout = self._proc.stdout
         box: list[str] = []
-        reader = threading.Thread(target=lambda: box.append(self._proc.stdout.readline()),
-                                  daemon=True)
+        reader = threading.Thread(target=lambda: box.append(stdout.readline()), daemon=True)
         reader.start()
         reader.join(timeout)
         if not box or not box[0]:
@@ -182,13 +183,12 @@ class Worker:
             return self._readline(timeout)
 
 
-_worker = Worker()
+_worker = CheckWorker()
 
 
 def run(exercise_id: str, project: Path) -> dict:
     """Ask the (warm) worker to check an exercise; restarts the worker once if it died."""
-    exercise = checking.get(exercise_id)
-    limit = exercise.timeout * len(exercise.behaviours) + 10.0
+    limit = exercises.get(exercise_id).budget * _engine.WALL_FACTOR + 10.0
     start = time.perf_counter()
     try:
         reply = _worker.request(exercise_id, project, limit)

@@ -7,29 +7,24 @@ import os
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from course import checking, workspace
-from course.checker import Verdict
-from course.display import Rendered, progress_view
-
-LESSON_TITLES = {
-    "00": "00 Welcome", "01": "01 Basic handler", "02": "02 Powertools",
-    "03": "03 API Gateway patterns", "04": "04 DynamoDB service", "05": "05 SQS batches",
-    "06": "06 S3 events", "07": "07 Packaging", "08": "08 Terraform deploy",
-    "09": "09 Observability", "10": "10 Performance", "11": "11 Capstone",
-}
+from course import workspace
+from course.checks import exercises
+from course.learner.views import Rendered, Verdict, progress_view
 
 
 def _store(project: Path) -> Path:
     return project / ".course" / "progress.json"
 
 
-def load(project: Path | None = None) -> dict[str, dict]:
+def load(project: Path | None = None) -> dict[str, dict[str, Any]]:
     path = _store(workspace.root(project))
     try:
-        return json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
 def record(verdict: Verdict, project: Path | None = None) -> None:
@@ -54,9 +49,11 @@ def record(verdict: Verdict, project: Path | None = None) -> None:
 
 def view(project: Path | None = None) -> Rendered:
     data = load(project)
+    titles = exercises.lessons()
     lessons: dict[str, list[tuple[str, str, str]]] = {}
-    for ex in sorted(checking.load_all().values(), key=lambda e: checking.sort_key(e.id)):
+    for ex in exercises.ordered():
         entry = data.get(ex.id)
-        status = "todo" if entry is None else ("passed" if entry["passed"] else "failed")
+        status = "todo" if entry is None else ("passed" if entry.get("passed") else "failed")
         lessons.setdefault(ex.lesson, []).append((ex.id, ex.title, status))
-    return progress_view((LESSON_TITLES.get(k, k), v) for k, v in lessons.items())
+    return progress_view((f"{number} {titles.get(number, ('', ''))[0]}".strip(), items)
+                         for number, items in lessons.items())

@@ -1,6 +1,6 @@
-"""How verdicts and progress look: an ipywidgets view in JupyterLab, plain text elsewhere.
+"""Verdicts and what shows them: an ipywidgets view in JupyterLab, plain text elsewhere.
 
-Both come from one object whose MIME bundle carries the widget *and* a readable
+Every view is one object whose MIME bundle carries the widget *and* a readable
 text/plain, so a terminal, nbval or a grader's log shows words, not `VBox(...)`.
 """
 
@@ -8,11 +8,45 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
-
-from course.checker import Verdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 PASS, FAIL, TODO = "✔", "✘", "○"
+# The course's one palette (GitHub's accessible greens and reds).
 GREEN, RED, GREY, AMBER = "#1a7f37", "#cf222e", "#8c959f", "#9a6700"
+
+
+@dataclass
+class Result:
+    """One behaviour of an exercise, checked."""
+
+    name: str
+    passed: bool
+    message: str = ""
+    hint: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Verdict:
+    """One exercise, checked: a result per behaviour."""
+
+    exercise: str
+    title: str
+    results: list[Result] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.results) and all(r.passed for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Verdict:
+        results = [Result(**r) for r in data.get("results", [])]
+        return cls(data["exercise"], data["title"], results, data.get("seconds", 0.0))
 CSS = """<style>
 .course-card{font-family:var(--jp-ui-font-family,sans-serif);border-left:4px solid var(--c);
   padding:6px 12px;margin:4px 0;background:var(--jp-layout-color1,#fff)}
@@ -39,14 +73,14 @@ class Rendered:
         self.html = html_text
         self.plain = plain
 
-    def widget(self):  # noqa: ANN201 - ipywidgets is imported lazily
+    def widget(self) -> Any:  # an ipywidgets.HTML, imported when first shown
         import ipywidgets
 
         view = ipywidgets.HTML(value=CSS + self.html)
         view.add_class("course-view")  # lets the CSS above wrap long lines inside the card
         return view
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:  # noqa: ANN001
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         try:
             bundle = self.widget()._repr_mimebundle_()
         except Exception:  # noqa: BLE001 - no widget support: text and HTML still work

@@ -14,6 +14,7 @@ import socket
 from typing import Any
 
 REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # the fake account every sample ARN and event uses
 FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -102,8 +103,8 @@ def activate() -> None:
         os.environ.pop(name, None)
     os.environ.update(FAKE_ENV)
     socket.getaddrinfo = _guarded_getaddrinfo
-    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign, assignment]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign, assignment]
     _active = True
 
 

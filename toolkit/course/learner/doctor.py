@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import importlib.metadata
 import socket
 import sys
 
 from course import sandbox, workspace
-from course.display import Rendered
+from course.learner.views import FAIL, GREEN, PASS, RED, Rendered
 
 PACKAGES = ("jupyterlab", "ipywidgets", "boto3", "moto", "aws-lambda-powertools", "pydantic",
             "pytest")
@@ -57,9 +58,10 @@ def report() -> Rendered:
     ok = all(good for good, _, _ in items)
     head = "Set-up check: all good" if ok else "Set-up check: something needs attention"
     html_rows = "".join(
-        f"<tr><td style='color:{'#1a7f37' if good else '#cf222e'}'>{'✔' if good else '✘'}</td>"
-        f"<td>{what}</td><td>{detail}</td></tr>" for good, what, detail in items)
-    body = (f'<div class="course-card" style="--c:{"#1a7f37" if ok else "#cf222e"}">'
+        f"<tr><td style='color:{GREEN if good else RED}'>{PASS if good else FAIL}</td>"
+        f"<td>{html.escape(what)}</td><td>{html.escape(detail)}</td></tr>"
+        for good, what, detail in items)
+    body = (f'<div class="course-card" style="--c:{GREEN if ok else RED}">'
             f"<h4>{head}</h4><table>{html_rows}</table></div>")
-    plain = "\n".join([head] + [f"  {'✔' if g else '✘'} {w:<22} {d}" for g, w, d in items])
+    plain = "\n".join([head] + [f"  {PASS if g else FAIL} {w:<22} {d}" for g, w, d in items])
     return Rendered(body, plain)

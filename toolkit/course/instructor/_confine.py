@@ -22,6 +22,7 @@ import resource
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
@@ -33,24 +34,25 @@ FSIZE = 256 * 2**20  # largest file a learner's code may write
 
 
 def needed_paths() -> list[Path]:
-    """What a learner's checks must be able to read: the interpreter and the toolkit with the
-    hidden tests (not the course's reference app, solutions, nor the grader's folder)."""
-    from course.workspace import COURSE_ROOT
+    """What a learner's checks must be able to read: the interpreter, its libraries, the toolkit
+    and the hidden tests (not the course's reference app, solutions, nor the grader's folder)."""
+    import course
+    from course.workspace import course_home
 
-    reference_src, cwd = (COURSE_ROOT / "src").resolve(), Path.cwd().resolve()
+    home, cwd = course_home().resolve(), Path.cwd().resolve()
     on_path = [Path(p).resolve() for p in sys.path if p]
     candidates = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent,
-                  COURSE_ROOT / "src" / "course", COURSE_ROOT / "tests" / "checks",
-                  *(p for p in on_path if p not in (reference_src, cwd))]
+                  Path(course.__file__).parent, home / "tests" / "checks",
+                  *(p for p in on_path if p != cwd and not p.is_relative_to(home))]
     return sorted({p.resolve() for p in candidates if p.exists()})
 
 
 def hidden_paths(*extra: Path) -> list[Path]:
     """Folders whose content learners' code must not see, but for what `keep` binds back:
     the course (reference app, solutions), /home (other learners' originals), and `extra`."""
-    from course.workspace import COURSE_ROOT
+    from course.workspace import course_home
 
-    return [p.resolve() for p in (COURSE_ROOT, Path("/home"), *extra) if p.is_dir()]
+    return [p.resolve() for p in (course_home(), Path("/home"), *extra) if p.is_dir()]
 
 
 def _enterable(path: Path) -> bool:
@@ -65,7 +67,7 @@ def blocked_ancestor(path: Path) -> Path | None:
     return None
 
 
-def plan(keep: list[Path], hide: list[Path] = ()) -> dict[Path, list[Path]]:
+def plan(keep: list[Path], hide: Sequence[Path] = ()) -> dict[Path, list[Path]]:
     """Folders to cover with a fresh tmpfs -> the kept paths to bind back inside each."""
     covers = {Path(d) for d in SCRATCH_DIRS if Path(d).is_dir() and not Path(d).is_symlink()}
     covers |= {h for h in hide if h.is_dir() and h != Path("/")}
@@ -94,7 +96,7 @@ def _mount(libc: ctypes.CDLL, source: str | None, target: Path | str, fstype: st
         raise OSError(errno, f"mount {source} on {target}: {os.strerror(errno)}")
 
 
-def private_mounts(keep: list[Path], hide: list[Path] = ()) -> None:
+def private_mounts(keep: list[Path], hide: Sequence[Path] = ()) -> None:
     """Enter a private mount namespace as described above (root only, Linux only)."""
     layout = plan([p.resolve() for p in keep], [h.resolve() for h in hide])
     libc = _libc()

@@ -1,12 +1,12 @@
 """Run a Lambda handler the way Lambda runs it, without Docker: `invoke()` returns an `Invocation`.
 
-    >>> from course.lambda_runtime import invoke
+    >>> from course import invoke
     >>> result = invoke("handlers.api_handler.lambda_handler", {"httpMethod": "GET"})
     >>> result.response, result.report
 
 moto stores Lambda functions but never runs them here, so the course runs handlers itself:
 
-- each function runs in its own Python process (`course.lambda_context` is the inside), with the
+- each function runs in its own Python process (`course.awslambda.runtime` is the inside), with the
   project's src folder as LAMBDA_TASK_ROOT and first on `sys.path`, the course sandbox active
   (fake credentials, loopback-only network) and Lambda's environment variables;
 - the first call starts the process: a cold start, with an Init Duration. Later calls with the same
@@ -45,11 +45,12 @@ from pathlib import Path
 from typing import Any
 
 from course import workspace
-from course.sandbox import REGION
+from course.awslambda.runtime import peak_rss_kb
+from course.learner.views import GREEN, RED
+from course.sandbox import ACCOUNT_ID, REGION
 
 __all__ = ["Invocation", "billed_duration_ms", "format_report", "invoke", "shutdown"]
 
-ACCOUNT_ID = "123456789012"
 INIT_LIMIT_S = 10.0  # Lambda's limit for the init phase of an on-demand function
 INIT_GRACE_S = 2.0  # the course's init limit is min(INIT_LIMIT_S, timeout + INIT_GRACE_S)
 MEMORY_RANGE_MB = (128, 10240)
@@ -67,21 +68,7 @@ _FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _POLL_S = 0.025  # how often a running function's memory is checked
 _LOG_SHOWN_BYTES = 256 * 1024  # per invocation, like CloudWatch's 256 KB event limit
 _LOG_FILE_RESET_BYTES = 8 * 1024 * 1024
-_COURSE_PACKAGE = Path(__file__).resolve().parent
 _PY = f"{sys.version_info.major}.{sys.version_info.minor}"
-
-# The child imports `course` from this package's folder without putting the course's src/ on
-# sys.path (src/ also holds the reference handlers/, models/, services/, utils/, which must never
-# stand in for the learner's) and without running course/__init__.py (the kernel-side toolkit).
-_BOOTSTRAP = (
-    "import sys, types, importlib.machinery as m\n"
-    "c = types.ModuleType('course')\n"
-    "c.__spec__ = m.ModuleSpec('course', None, is_package=True)\n"
-    "c.__path__ = c.__spec__.submodule_search_locations = [sys.argv[1]]\n"
-    "sys.modules['course'] = c\n"
-    "from course.lambda_context import main\n"
-    "main(sys.argv[2:])\n"
-)
 
 
 def billed_duration_ms(duration_ms: float, init_duration_ms: float | None = None) -> int:
@@ -162,7 +149,7 @@ class Invocation:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        color = "#2e7d32" if self.ok else "#c62828"
+        color = GREEN if self.ok else RED
         status = "&#10004; Succeeded" if self.ok else "&#10008; Failed"
         start = "cold start" if self.cold else "warm"
         esc = html.escape
@@ -245,23 +232,6 @@ def _fingerprint(src: Path) -> int:
     return hash(tuple(sorted(items)))
 
 
-def _peak_rss_kb(pid: int) -> int | None:
-    """Peak RSS of a running process in KiB (VmHWM on Linux, current RSS elsewhere)."""
-    try:
-        with open(f"/proc/{pid}/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        import psutil
-
-        return psutil.Process(pid).memory_info().rss // 1024
-    except Exception:  # noqa: BLE001 (psutil missing, process gone: no figure)
-        return None
-
-
 def _mb(kb: int | None) -> int:
     return math.ceil((kb or 0) / 1024)
 
@@ -303,8 +273,8 @@ def _child_env(config: _Config) -> dict[str, str]:
     return env
 
 
-class _Worker:
-    """One function process (a Lambda execution environment) and its pipes and log file."""
+class _ExecutionEnvironment:
+    """One function process (Lambda's execution environment) and its pipes and log file."""
 
     def __init__(self, config: _Config, fingerprint: int) -> None:
         self.config = config
@@ -326,7 +296,7 @@ class _Worker:
         try:
             with open(path, "ab") as log:
                 self.proc = subprocess.Popen(
-                    [sys.executable, "-c", _BOOTSTRAP, str(_COURSE_PACKAGE),
+                    [sys.executable, "-m", "course.awslambda.runtime",
                      str(command_read), str(result_write)],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                     pass_fds=(command_read, result_write), cwd=config.src,
@@ -341,8 +311,7 @@ class _Worker:
             os.close(result_write)
             os.unlink(path)
         self.send({"src": config.src, "handler": config.handler, "timeout": config.timeout,
-                   "function_arn": config.function_arn, "env": dict(config.env),
-                   "course_src": str(_COURSE_PACKAGE.parent)})
+                   "function_arn": config.function_arn, "env": dict(config.env)})
 
     def send(self, message: dict[str, Any], event_json: str | None = None) -> None:
         line = json.dumps(message, ensure_ascii=False)
@@ -368,7 +337,7 @@ class _Worker:
                 return "message", message
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                self.peak_kb = max(self.peak_kb, _peak_rss_kb(self.proc.pid) or 0)
+                self.peak_kb = max(self.peak_kb, peak_rss_kb(self.proc.pid) or 0)
                 return "timeout", None
             if _readable(self.results, min(remaining, _POLL_S)):
                 chunk = os.read(self.results, 1 << 20)
@@ -376,7 +345,7 @@ class _Worker:
                     return "exited", self.exit_code()
                 self.buffer += chunk
             else:
-                self.peak_kb = max(self.peak_kb, _peak_rss_kb(self.proc.pid) or 0)
+                self.peak_kb = max(self.peak_kb, peak_rss_kb(self.proc.pid) or 0)
                 if _mb(self.peak_kb) > self.config.memory_mb:
                     return "oom", None
 
@@ -441,7 +410,7 @@ def _readable(fd: int, timeout_s: float) -> bool:
     return bool(select.select([fd], [], [], max(timeout_s, 0))[0])
 
 
-_POOL: dict[tuple[str, str], _Worker] = {}
+_POOL: dict[tuple[str, str], _ExecutionEnvironment] = {}
 _LOCK = threading.RLock()
 
 
@@ -449,8 +418,8 @@ def _forget_inherited() -> None:
     """In a forked copy of this process (e.g. a check worker): the functions are the parent's."""
     global _LOCK
     _LOCK = threading.RLock()
-    for worker in _POOL.values():
-        worker.forget()
+    for environment in _POOL.values():
+        environment.forget()
     _POOL.clear()
 
 
@@ -529,57 +498,58 @@ def invoke(handler: str, event: dict | None = None, *, project: str | Path | Non
     with _LOCK:
         key = (config.src, config.handler)
         fingerprint = _fingerprint(src)
-        worker = _POOL.get(key)
-        if worker is not None:
+        environment = _POOL.get(key)
+        if environment is not None:
             reason = None
             if cold:
                 reason = ""
-            elif not worker.alive():
+            elif not environment.alive():
                 reason = "the previous process had exited: this call is a cold start"
-            elif worker.config != config:
+            elif environment.config != config:
                 reason = "the configuration changed: this call is a cold start in a new process"
-            elif worker.fingerprint != fingerprint:
+            elif environment.fingerprint != fingerprint:
                 reason = "your source files changed: this call is a cold start in a new process"
             if reason is not None:
                 _retire(key)
-                worker = None
+                environment = None
                 if reason:
                     notes.append(reason)
         try:
-            if worker is None:
-                worker = _Worker(config, fingerprint)
-                _POOL[key] = worker
-                failed = _initialize(worker, request_id, notes)
+            if environment is None:
+                environment = _ExecutionEnvironment(config, fingerprint)
+                _POOL[key] = environment
+                failed = _initialize(environment, request_id, notes)
                 if failed is not None:
                     _retire(key)
                     return failed
-            return _invoke(key, worker, event_json, request_id, notes)
+            return _invoke(key, environment, event_json, request_id, notes)
         except BaseException:  # e.g. KeyboardInterrupt: the process's state is unknown
             _retire(key)
             raise
 
 
 def _retire(key: tuple[str, str]) -> None:
-    worker = _POOL.pop(key, None)
-    if worker is not None:
-        worker.close()
+    environment = _POOL.pop(key, None)
+    if environment is not None:
+        environment.close()
 
 
-def _initialize(worker: _Worker, request_id: str, notes: list[str]) -> Invocation | None:
+def _initialize(environment: _ExecutionEnvironment, request_id: str,
+                notes: list[str]) -> Invocation | None:
     """Wait for the init phase; None when the handler is ready, else the failed Invocation."""
-    config = worker.config
-    kind, message = worker.wait(config.init_limit)
-    worker.init_ms = (time.perf_counter() - worker.started) * 1000
+    config = environment.config
+    kind, message = environment.wait(config.init_limit)
+    environment.init_ms = (time.perf_counter() - environment.started) * 1000
     if kind == "message" and message.get("type") == "ready":
-        if _mb(worker.peak_kb) <= config.memory_mb:
-            worker.init_logs = worker.read_logs()
+        if _mb(environment.peak_kb) <= config.memory_mb:
+            environment.init_logs = environment.read_logs()
             return None
         kind = "oom"
     if kind == "message":
         error = dict(message["error"], requestId=request_id)
         error_type, status = error["errorType"], "error"
     elif kind == "timeout":
-        worker.kill()
+        environment.kill()
         error_type, status = "Sandbox.Timedout", "timeout"
         module = config.handler.rsplit(".", 1)[0]
         error = {"errorType": error_type, "requestId": request_id, "errorMessage": (
@@ -588,53 +558,54 @@ def _initialize(worker: _Worker, request_id: str, notes: list[str]) -> Invocatio
             "e.g. a loop or a blocking call at module level. Lambda allows 10 s for init; the "
             f"course stops after min(10 s, timeout + {INIT_GRACE_S:g} s).")}
     elif kind == "oom":
-        worker.kill()
-        error, error_type, status = _oom_error(worker, request_id, notes, "import")
+        environment.kill()
+        error, error_type, status = _oom_error(environment, request_id, notes, "import")
     else:
         error_type, status = "Runtime.ExitError", "error"
         error = {"errorType": error_type, "requestId": request_id,
                  "errorMessage": f"RequestId: {request_id} Error: {_exit_message(message)}"}
-    worker.kill()
-    init_logs = worker.read_logs()
+    environment.kill()
+    init_logs = environment.read_logs()
     lines = [f"INIT_START Runtime Version: python:{_PY}", init_logs.rstrip("\n"),
-             f"INIT_REPORT Init Duration: {worker.init_ms:.2f} ms\tPhase: init\t"
+             f"INIT_REPORT Init Duration: {environment.init_ms:.2f} ms\tPhase: init\t"
              f"Status: {status}" + (f"\tError Type: {error_type}" if status == "error" else ""),
              f"START RequestId: {request_id} Version: $LATEST"]
-    return _finish(worker, request_id, lines, [], None, error, 0.0, worker.init_ms, notes,
+    return _finish(environment, request_id, lines, [], None, error, 0.0, environment.init_ms, notes,
                    status, error_type if status == "error" else None)
 
 
-def _oom_error(worker: _Worker, request_id: str, notes: list[str],
+def _oom_error(environment: _ExecutionEnvironment, request_id: str, notes: list[str],
                phase: str) -> tuple[dict[str, Any], str, str]:
-    notes.append(f"The process reached {_mb(worker.peak_kb)} MB during {phase}, more than the "
-                 f"function's {worker.config.memory_mb} MB: Lambda kills a function that runs "
+    notes.append(f"The process reached {_mb(environment.peak_kb)} MB during {phase}, more than the "
+                 f"function's {environment.config.memory_mb} MB: Lambda kills a function that runs "
                  "out of memory. Raise memory_mb or use less memory.")
     error = {"errorType": "Runtime.OutOfMemory", "requestId": request_id,
              "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: "
                              "signal: killed"}
-    worker.peak_kb = min(worker.peak_kb, worker.config.memory_mb * 1024)  # as Lambda reports
+    # as Lambda reports it: the memory size, not what the process reached before it was stopped
+    environment.peak_kb = min(environment.peak_kb, environment.config.memory_mb * 1024)
     return error, "Runtime.OutOfMemory", "error"
 
 
-def _invoke(key: tuple[str, str], worker: _Worker, event_json: str, request_id: str,
-            notes: list[str]) -> Invocation:
-    config = worker.config
-    cold = not worker.invoked
-    worker.invoked = True
+def _invoke(key: tuple[str, str], environment: _ExecutionEnvironment, event_json: str,
+            request_id: str, notes: list[str]) -> Invocation:
+    config = environment.config
+    cold = not environment.invoked
+    environment.invoked = True
     lines = []
     if cold:
-        lines += [f"INIT_START Runtime Version: python:{_PY}", worker.init_logs.rstrip("\n")]
+        lines += [f"INIT_START Runtime Version: python:{_PY}", environment.init_logs.rstrip("\n")]
     lines.append(f"START RequestId: {request_id} Version: $LATEST")
-    init_ms = worker.init_ms if cold else None
+    init_ms = environment.init_ms if cold else None
 
     started = time.perf_counter()
-    worker.send({"op": "invoke", "request_id": request_id}, event_json)
-    kind, message = worker.wait(config.timeout)
+    environment.send({"op": "invoke", "request_id": request_id}, event_json)
+    kind, message = environment.wait(config.timeout)
     elapsed_ms = (time.perf_counter() - started) * 1000
     tail: list[str] = []
     status = error_type = None
     response = None
-    if kind == "message" and _mb(worker.peak_kb) > config.memory_mb:
+    if kind == "message" and _mb(environment.peak_kb) > config.memory_mb:
         kind = "oom"
     if kind == "message":
         duration_ms = message["duration_ms"]
@@ -642,7 +613,7 @@ def _invoke(key: tuple[str, str], worker: _Worker, event_json: str, request_id: 
         response = message.get("response")
     else:
         _POOL.pop(key, None)
-        worker.kill()
+        environment.kill()
         duration_ms = elapsed_ms
         if kind == "timeout":
             duration_ms = config.timeout * 1000
@@ -654,28 +625,29 @@ def _invoke(key: tuple[str, str], worker: _Worker, event_json: str, request_id: 
                                      f"{config.timeout:.2f} seconds"}
             notes.append("The process was stopped: the next call is a cold start.")
         elif kind == "oom":
-            error, error_type, status = _oom_error(worker, request_id, notes, "the call")
+            error, error_type, status = _oom_error(environment, request_id, notes, "the call")
         else:
             error_type, status = "Runtime.ExitError", "error"
             error = {"errorType": error_type, "requestId": request_id,
                      "errorMessage": f"RequestId: {request_id} Error: {_exit_message(message)}"}
-    result = _finish(worker, request_id, lines, tail, response, error, duration_ms, init_ms,
+    result = _finish(environment, request_id, lines, tail, response, error, duration_ms, init_ms,
                      notes, status, error_type)
     if kind != "message":
-        worker.close()
+        environment.close()
     result.cold = cold
     return result
 
 
-def _finish(worker: _Worker, request_id: str, lines: list[str], tail: list[str], response: Any,
-            error: dict[str, Any] | None, duration_ms: float, init_ms: float | None,
-            notes: list[str], status: str | None, error_type: str | None) -> Invocation:
-    config = worker.config
+def _finish(environment: _ExecutionEnvironment, request_id: str, lines: list[str],
+            tail: list[str], response: Any, error: dict[str, Any] | None,
+            duration_ms: float, init_ms: float | None, notes: list[str], status: str | None,
+            error_type: str | None) -> Invocation:
+    config = environment.config
     billed = billed_duration_ms(duration_ms, init_ms)
-    used = _mb(worker.peak_kb)
+    used = _mb(environment.peak_kb)
     report = format_report(request_id, duration_ms, billed, config.memory_mb, used, init_ms,
                            status, error_type)
-    body = worker.read_logs().rstrip("\n")
+    body = environment.read_logs().rstrip("\n")
     lines = [line for line in [*lines, body, *tail] if line]
     lines += [f"END RequestId: {request_id}", report]
     return Invocation(response=response, error=error, logs="\n".join(lines), report=report,
@@ -694,8 +666,3 @@ def shutdown() -> None:
 
 
 atexit.register(shutdown)
-
-if __name__ == "__main__":  # `python -m course.lambda_runtime <commands fd> <results fd>`
-    from course.lambda_context import main
-
-    main()

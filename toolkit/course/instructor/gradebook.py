@@ -9,16 +9,30 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from course import checking
-
-if TYPE_CHECKING:
-    from course.grading import Graded
+from course.checks import exercises
+from course.learner.views import Result, Verdict
 
 MESSAGE_LIMIT = 800  # characters of a message kept in the feedback
 NOT_STARTED = "does not exist yet in your workspace"
+
+
+@dataclass
+class Graded:
+    """One learner's grade: a verdict per exercise, and what the grader noticed."""
+
+    learner: str
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    attempted: list[str] = field(default_factory=list)  # exercises with a file in the workspace
+
+
+def not_graded(exercise_id: str, why: str) -> Verdict:
+    ex = exercises.get(exercise_id)
+    return Verdict(ex.id, ex.title, [Result(b.name, False, why, b.hint) for b in ex.behaviours])
 
 
 def score(graded: Graded) -> tuple[int, int]:
@@ -26,20 +40,20 @@ def score(graded: Graded) -> tuple[int, int]:
     return sum(r.passed for r in results), len(results)
 
 
-def write_gradebook(rows: list[Graded], path: Path, exercises: list[str]) -> None:
+def write_gradebook(rows: list[Graded], path: Path, exercise_ids: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["learner", *exercises, "passed", "total", "percent", "exercises_complete",
+        out.writerow(["learner", *exercise_ids, "passed", "total", "percent", "exercises_complete",
                       "notes"])
         for g in rows:
             cells = [f"{sum(r.passed for r in g.verdicts[e].results)}/"
-                     f"{len(g.verdicts[e].results)}" for e in exercises]
+                     f"{len(g.verdicts[e].results)}" for e in exercise_ids]
             passed, total = score(g)
-            complete = sum(g.verdicts[e].passed for e in exercises)
+            complete = sum(g.verdicts[e].passed for e in exercise_ids)
             out.writerow([g.learner, *cells, passed, total,
                           f"{100 * passed / total:.1f}" if total else "0.0",
-                          f"{complete}/{len(exercises)}", "; ".join(g.notes)])
+                          f"{complete}/{len(exercise_ids)}", "; ".join(g.notes)])
 
 
 def _clip(text: str) -> str:
@@ -54,7 +68,7 @@ def feedback(graded: Graded) -> str:
              f"**{passed} of {total} checks pass** ({100 * passed / total if total else 0:.0f}%)"
              f" · {complete} of {len(graded.verdicts)} exercises complete", ""]
     lines += [f"_Note: {note}_" for note in graded.notes if note] + [""] * bool(graded.notes)
-    for verdict in sorted(graded.verdicts.values(), key=lambda v: checking.sort_key(v.exercise)):
+    for verdict in sorted(graded.verdicts.values(), key=lambda v: exercises.sort_key(v.exercise)):
         ok = sum(r.passed for r in verdict.results)
         mark = "✔" if verdict.passed else "✘"
         lines += [f"## {mark} {verdict.exercise} · {verdict.title} — {ok}/{len(verdict.results)}",
@@ -73,30 +87,28 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^\w.-]", "_", name).lstrip(".") or "learner"
 
 
-
-
 def attempted(graded: Graded, exercise_id: str) -> bool:
     """Did the learner start the exercise? (One of its files is in the workspace.)"""
-    if checking.get(exercise_id).files:
+    if exercises.get(exercise_id).files:
         return exercise_id in graded.attempted
     return any(r.passed or NOT_STARTED not in r.message and not r.message.startswith(
         "Not graded") for r in graded.verdicts[exercise_id].results)
 
 
-def class_summary(rows: list[Graded], exercises: list[str]) -> str:
+def class_summary(rows: list[Graded], exercise_ids: list[str]) -> str:
     """Markdown: per exercise, how many completed, and the behaviours most often failed by
     learners who attempted it, with their most frequent message."""
     lines = ["# What the class gets wrong", "",
              f"{len(rows)} learners. Per exercise: complete / attempted; then each behaviour "
              "failed by learners who attempted it, most frequent first.", ""]
-    for exercise_id in exercises:
+    for exercise_id in exercise_ids:
         verdicts = [g.verdicts[exercise_id] for g in rows if exercise_id in g.verdicts]
         tried = [g.verdicts[exercise_id] for g in rows
                  if exercise_id in g.verdicts and attempted(g, exercise_id)]
         complete = sum(v.passed for v in verdicts)
-        title = verdicts[0].title if verdicts else checking.get(exercise_id).title
+        title = verdicts[0].title if verdicts else exercises.get(exercise_id).title
         lines += [f"## {exercise_id} · {title}: {complete} complete / {len(tried)} attempted", ""]
-        failures: dict[str, Counter] = {}
+        failures: dict[str, Counter[str]] = {}
         for verdict in tried:
             for r in verdict.results:
                 if not r.passed:

@@ -1,0 +1,133 @@
+"""The exercises of the course: what check modules declare, loaded from `tests/checks/`.
+
+A check module (`tests/checks/lesson_NN.py`) declares exercises and their behaviours with
+`exercise()` (see `course.checks`). Loading imports every module by path, so nothing of
+the course has to be on `sys.path`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from course.checks.project import LearnerError, Project
+from course.workspace import course_home
+
+EXERCISE_ID = re.compile(r"^\d+\.\d+$")
+DEFAULT_LIMIT = 3.0  # seconds of CPU per behaviour
+SLACK = 3.0  # seconds of grace for a whole exercise on top of its behaviours' limits
+
+
+@dataclass
+class Behaviour:
+    name: str
+    hint: str
+    func: Callable[[Project], None]
+
+
+@dataclass
+class Exercise:
+    id: str
+    title: str
+    lesson: str
+    files: tuple[str, ...] = ()
+    timeout: float = DEFAULT_LIMIT  # seconds per behaviour
+    behaviours: list[Behaviour] = field(default_factory=list)
+
+    def behaviour(self, name: str, *, hint: str = "") -> Callable[[Callable], Callable]:
+        def register(func: Callable[[Project], None]) -> Callable[[Project], None]:
+            self.behaviours.append(Behaviour(name, hint, func))
+            return func
+
+        return register
+
+    @property
+    def budget(self) -> float:
+        """The longest a whole check of this exercise may take, in seconds."""
+        return self.timeout * len(self.behaviours) + SLACK
+
+
+REGISTRY: dict[str, Exercise] = {}
+_loading_lesson = ""
+
+
+def exercise(exercise_id: str, title: str, *, files: Iterable[str] = (),
+             timeout: float = DEFAULT_LIMIT) -> Exercise:
+    """Declare exercise `exercise_id` (e.g. "2.1"); use its `.behaviour` decorator."""
+    if not EXERCISE_ID.match(exercise_id):
+        raise ValueError(f"exercise ids look like '2.1', got {exercise_id!r}")
+    ex = Exercise(exercise_id, title, _loading_lesson, tuple(files), timeout)
+    REGISTRY[exercise_id] = ex
+    return ex
+
+
+def checks_dir() -> Path:
+    return course_home() / "tests" / "checks"
+
+
+def lesson_modules() -> list[Path]:
+    return sorted(checks_dir().glob("lesson_*.py"))
+
+
+def load_all(force: bool = False) -> dict[str, Exercise]:
+    """Import every check module (by path, so no sys.path games) and return the registry."""
+    global _loading_lesson
+    if REGISTRY and not force:
+        return REGISTRY
+    REGISTRY.clear()
+    for path in lesson_modules():
+        _loading_lesson = path.stem.removeprefix("lesson_")
+        name = f"course_checks.{path.stem}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    _loading_lesson = ""
+    return REGISTRY
+
+
+def get(exercise_id: str) -> Exercise:
+    exercises = load_all()
+    if exercise_id not in exercises:
+        known = ", ".join(sorted(exercises, key=sort_key))
+        raise LearnerError(f"There is no exercise {exercise_id!r}. Exercises: {known}")
+    return exercises[exercise_id]
+
+
+def sort_key(exercise_id: str) -> tuple[int, int]:
+    lesson, number = exercise_id.split(".")
+    return int(lesson), int(number)
+
+
+def ordered() -> list[Exercise]:
+    return sorted(load_all().values(), key=lambda e: sort_key(e.id))
+
+
+LESSON_HEADING = re.compile(r"^#\s+(?:\d+\s*·\s*)?(.+)$", re.M)
+LESSON_TIME = re.compile(r"\*\*Time:\*\*\s*([^·\n]+)")
+
+
+def lessons() -> dict[str, tuple[str, str]]:
+    """Lesson number -> (title, time estimate), read from each lesson's opening cell.
+
+    The one source of lesson titles: the progress view, the release's README and the
+    instructor notes all read it from here.
+    """
+    found = {}
+    for path in sorted((course_home() / "notebooks").glob("[0-9][0-9]-*.ipynb")):
+        try:
+            cells = json.loads(path.read_text())["cells"]
+            first = "".join(cells[0]["source"])
+        except (OSError, ValueError, KeyError, IndexError):
+            continue
+        title = LESSON_HEADING.search(first)
+        time = LESSON_TIME.search(first)
+        found[path.name[:2]] = (title.group(1).strip() if title else path.stem,
+                                time.group(1).strip() if time else "")
+    return found

@@ -1,0 +1,94 @@
+"""pytest hooks for running the course notebooks under nbval (`-p course.checks.nbval_plugin`).
+
+* Checks raise on failure (COURSE_RAISE=1), so nbval sees them.
+* Notebooks never touch the learner's real workspace: each notebook runs in a fresh temporary
+  one, holding what the earlier lessons of its folder save (a lesson builds on the last), so
+  notebooks can run in any order, on several cores.
+* In a learner copy every `check(...)` cell must fail *because the check failed*
+  (CheckFailed), not for any other reason: nbval alone would accept any exception.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from course.learner import save
+from course.workspace import course_home
+
+CHECK_CALL = re.compile(r"^\s*check\(", re.M)
+
+
+def is_check_cell(cell: Any) -> bool:
+    return cell["cell_type"] == "code" and bool(CHECK_CALL.search(cell["source"]))
+
+
+_base = Path(tempfile.gettempdir())  # replaced by a fresh folder for each session
+
+
+def _nbval_cell(item: pytest.Item) -> bool:
+    return type(item).__name__ == "IPyNbCell"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _base
+    os.environ["COURSE_RAISE"] = "1"
+    _base = Path(tempfile.mkdtemp(prefix="course-nbval-"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_base, ignore_errors=True)
+
+
+def _workspace_for(notebook: Path) -> Path:
+    """A workspace holding what the notebooks before this one (same folder) save."""
+    workspace = _base / notebook.parent.name / notebook.stem
+    if not workspace.exists():
+        workspace.mkdir(parents=True)
+        for earlier in sorted(notebook.parent.glob("*.ipynb")):
+            if earlier.name >= notebook.name:
+                break
+            for relative, text in save.saved_cells(earlier):
+                target = workspace / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text)
+    return workspace
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if _nbval_cell(item):  # before nbval starts the notebook's kernel, which inherits this
+        os.environ["COURSE_WORKSPACE"] = str(_workspace_for(Path(item.path)))
+
+
+def _error_names(item: pytest.Item) -> list[str]:
+    outputs = getattr(item, "test_outputs", None) or []
+    return [out.get("ename", "") for out in outputs if out.get("output_type") == "error"]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                               call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    cell = getattr(item, "cell", None)  # nbval's cell items carry their notebook cell
+    if call.when != "call" or cell is None or not is_check_cell(cell):
+        return report
+    learner_copy = Path(item.path).parent.resolve() == (course_home() / "notebooks").resolve()
+    if learner_copy and report.passed:
+        errors = _error_names(item)
+        if "CheckFailed" not in errors:
+            report.outcome = "failed"
+            got = ", ".join(errors) or "no error at all"
+            report.longrepr = (f"{item.name}: a check cell of a learner copy must fail with "
+                               f"CheckFailed; it gave {got}")
+    return report
+
+
+
