@@ -43,7 +43,7 @@ test-fast: $(DEV)
 
 lint: $(DEV)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy --config-file toolkit/pyproject.toml
+	cd toolkit && ../$(VENV)/bin/mypy
 
 bench: $(DEV)
 	$(PY) tests/bench.py

@@ -334,9 +334,11 @@ def test_lesson00_learner_copy_checks_fail_without_raising(browser, labs: dict[s
         run = run_notebook(page, labs["learner"], "notebooks/00-welcome.ipynb",
                            "lab-00-learner", screenshots)
         assert_runs_clean(run)
-        for index, cell in enumerate(run.cells):  # the placeholder is what stops an exercise
-            if "exercise" in cell.get("metadata", {}).get("tags", []):
-                assert any("Exercise" in e for e in errors(run, index)), run.describe(index)
+        exercise_cells = [index for index, cell in enumerate(run.cells)
+                          if "exercise" in cell.get("metadata", {}).get("tags", [])]
+        assert len(exercise_cells) == 3, exercise_cells
+        for index in exercise_cells:  # the placeholder is what stops an exercise
+            assert any("Exercise" in e for e in errors(run, index)), run.describe(index)
         # What lets a failed check show its verdict without raising: jupyter_server gives its
         # kernels JPY_SESSION_NAME (the notebook's path); COURSE_RAISE is not set here.
         session_names = kernel_env(labs["learner"], "JPY_SESSION_NAME")

@@ -9,19 +9,17 @@ handler is written in this file: it ships to learners.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import os
 import re
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from types import ModuleType
 
-from course.checks import BehaviourTimeout, LearnerError, Project, exercise
+from course.checks import LearnerError, Project, exercise
+from course.checks.kit import PytestRun, once, run_pytest
 
 # --- 1.1 ---------------------------------------------------------------------------------
 
@@ -502,56 +500,25 @@ MUTANTS: dict[str, Callable[[ModuleType], None]] = {
 }
 
 
-class _Outcome:
-    """What one pytest session reported, collected by a plugin object."""
-
-    def __init__(self) -> None:
-        self.passed: list[str] = []
-        self.failed: list[tuple[str, str]] = []
-        self.collect_errors: list[str] = []
-        self.timed_out = False
-
-    def pytest_runtest_makereport(self, item, call) -> None:
-        if call.excinfo is not None and call.excinfo.errisinstance(BehaviourTimeout):
-            self.timed_out = True
-            item.session.shouldstop = "out of time"
-
-    def pytest_collectreport(self, report) -> None:
-        if report.failed:
-            self.collect_errors.append(report.longreprtext)
-            self.timed_out |= "BehaviourTimeout" in report.longreprtext
-
-    def pytest_runtest_logreport(self, report) -> None:
-        name = report.nodeid.split("::", 1)[-1]
-        if report.failed:
-            crash = getattr(report.longrepr, "reprcrash", None)
-            reason = crash.message if crash is not None else str(report.longrepr)
-            self.failed.append((name, reason.strip().splitlines()[0][:160] if reason else ""))
-        elif report.when == "call" and report.passed:
-            self.passed.append(name)
-
-
-_gates: dict[str, str] = {}  # project root -> why exercise 1.2 does not pass there ('' if it does)
-_runs: dict[tuple[str, str, str], _Outcome] = {}
+@once
+def _why_1_2_fails(project: Project) -> str:
+    """Why exercise 1.2's behaviours fail on the learner's handler ('' if they pass)."""
+    for behaviour in ex12.behaviours:
+        try:
+            behaviour.func(project)
+        except (AssertionError, LearnerError) as exc:
+            return f"{behaviour.name!r} fails: {exc}"
+        except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
+            return f"{behaviour.name!r} fails: {type(exc).__name__}: {exc}"
+    return ""
 
 
 def _own_handler_works(project: Project) -> None:
     """Exercise 1.2's behaviours on the learner's handler: every mutant starts from it."""
-    root = str(project.root)
-    if root not in _gates:
-        _gates[root] = ""
-        for behaviour in ex12.behaviours:
-            try:
-                behaviour.func(project)
-            except (AssertionError, LearnerError) as exc:
-                _gates[root] = f"{behaviour.name!r} fails: {exc}"
-            except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
-                _gates[root] = f"{behaviour.name!r} fails: {type(exc).__name__}: {exc}"
-            if _gates[root]:
-                break
-    assert not _gates[root], (
+    why = _why_1_2_fails(project)
+    assert not why, (
         "finish exercise 1.2 first: your tests are checked against your own handler, and "
-        f"check(\"1.2\") does not pass yet ({_gates[root]})")
+        f"check(\"1.2\") does not pass yet ({why})")
 
 
 def _fresh_handler(project: Project) -> ModuleType:
@@ -563,43 +530,22 @@ def _fresh_handler(project: Project) -> ModuleType:
     return project.module(HANDLER)
 
 
-def _run_tests(project: Project, variant: str) -> _Outcome:
+@once
+def _run_tests(project: Project, variant: str, source: str) -> PytestRun:
     """Run the learner's test file in this process against their handler, broken by `variant`
     (or intact for 'own')."""
-    source = project.require(TEST_FILE).read_text()
-    key = (str(project.root), variant, source)
-    if key in _runs:
-        return _runs[key]
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only pytest's own plugins: fast
-    import pytest
-
-    base = Path(tempfile.mkdtemp(prefix=f"check-1.3-{variant}-"))
-    (base / "test_api_handler.py").write_text(source)
-    (base / "pytest.ini").write_text("[pytest]\n")  # not the workspace's settings: ours
-    inside = str(base)
-    for name in [n for n, m in sys.modules.items()  # the test module of an earlier run
-                 if n == "test_api_handler" or "check-1.3-" in str(getattr(m, "__file__", None))]:
-        del sys.modules[name]
     module = _fresh_handler(project)
     factory = logging.getLogRecordFactory()
     if variant in MUTANTS:  # patch the module before the tests import names from it
         MUTANTS[variant](module)
-    cwd = os.getcwd()
-    os.chdir(base)  # a relative path in the learner's file points here, not at their files
-    outcome = _Outcome()
-    gc.freeze()  # pytest collects garbage at exit: skip the worker's (large, long-lived) heap
     try:
-        pytest.main([str(base / "test_api_handler.py"), "-c", str(base / "pytest.ini"),
-                     "--rootdir", inside, "-q", "-p", "no:cacheprovider", "-p", "no:faulthandler",
-                     "--import-mode=importlib"], plugins=[outcome])
+        return run_pytest({"test_api_handler.py": source})
     finally:
-        os.chdir(cwd)
         logging.setLogRecordFactory(factory)
-        shutil.rmtree(base, ignore_errors=True)
-    if outcome.timed_out:
-        raise BehaviourTimeout
-    _runs[key] = outcome
-    return outcome
+
+
+def _tests_against(project: Project, variant: str) -> PytestRun:
+    return _run_tests(project, variant, project.require(TEST_FILE).read_text())
 
 
 def _imports_src(project: Project) -> bool:
@@ -617,21 +563,20 @@ def _imports_src(project: Project) -> bool:
     return False
 
 
-def _passing_on_own_handler(project: Project) -> _Outcome:
+def _passing_on_own_handler(project: Project) -> PytestRun:
     _own_handler_works(project)
     project.require(TEST_FILE)
     assert not _imports_src(project), (
         "your tests import from src.handlers (the guideline's way). In Lambda the module is "
         "handlers.api_handler, and pyproject's pythonpath = [\"src\"] lets pytest import it "
         "by that same name")
-    outcome = _run_tests(project, "own")
+    outcome = _tests_against(project, "own")
     if outcome.collect_errors:
-        detail = re.sub(r"^E\s+", "", outcome.collect_errors[0].strip().splitlines()[-1])[:200]
-        raise AssertionError(f"pytest could not load your test file: {detail}")
+        raise AssertionError(f"pytest could not load your test file: {outcome.load_error()}")
     assert not outcome.failed, (
         f"{len(outcome.failed)} of your tests fail against your handler, which passes "
         "check(\"1.2\"): a test must pass on correct code. "
-        + "; ".join(f"{name}: {why}" for name, why in outcome.failed[:3]))
+        + "; ".join(f"{name}: {why}" for name, why in list(outcome.failed.items())[:3]))
     return outcome
 
 
@@ -643,7 +588,7 @@ def _catches(project: Project, variant: str, bug: str) -> None:
         raise AssertionError(
             "first make your tests pass against your own handler (the first check above); "
             "a test that fails everywhere catches nothing") from None
-    outcome = _run_tests(project, variant)
+    outcome = _tests_against(project, variant)
     assert outcome.failed or outcome.collect_errors, (
         f"every one of your tests passed against a copy of your handler that {bug}")
 

@@ -21,24 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from course.checks import Project, exercise
+from course.checks.kit import lambda_context
 
 FILE = "src/handlers/powertools_handler.py"
 MODULE = "handlers.powertools_handler"
 REQUEST_ID = "req-7f3c9a1e"
 SECRET = "password=hunter2"
-
-
-@dataclass
-class FakeContext:
-    """The attributes Powertools reads from Lambda's context object."""
-
-    function_name: str = "users-api"
-    memory_limit_in_mb: int = 128
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:users-api"
-    aws_request_id: str = "5b2a0d6e-8c1f-4d3a-9e7b-1a2b3c4d5e6f"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 @dataclass
@@ -139,7 +127,7 @@ def _call(handler: Any, event: dict, *, context: Any = None) -> tuple[int, Any, 
     """(status, decoded body, headers) of one invocation, with messages for odd responses."""
     what = f"{event['httpMethod']} {event['path']}"
     try:
-        response = handler(event, context or FakeContext())
+        response = handler(event, context or lambda_context())
     except Exception as exc:  # noqa: BLE001 - the learner reads what escaped
         raise AssertionError(
             f"for {what} your lambda_handler raised {type(exc).__name__}: {exc}. An exception "
@@ -263,7 +251,7 @@ def _records_for(output: Output, what: str) -> list[dict]:
                      "every line the invocation logs.")
 def _(project: Project) -> None:
     handler = _handler(_load(project))
-    context = FakeContext()
+    context = lambda_context()
     with _captured() as out:
         _call(handler, _event("POST", "/users", {"name": "Ada"}), context=context)
     records = _records_for(out, "POST /users")

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from course.checks import BehaviourTimeout, Project, exercise
+from course.checks.kit import lambda_context
 
 MODELS = "src/models/user.py"
 HANDLER = "src/handlers/api_gateway_handler.py"
@@ -24,18 +25,6 @@ PROPERTY = "test_client_input_never_causes_a_5xx_or_a_leak"
 ABSENT_ID = "00000000-0000-4000-8000-000000000000"
 INTERNALS = re.compile(r"pydantic|UserCreate|ListQuery|Traceback|\.py\b|errors\.pydantic\.dev"
                        r"|input_value|\b\w*(Error|Exception)\b")
-
-
-class FakeContext:
-    """The attributes Powertools reads from Lambda's context object."""
-
-    function_name = "users-api"
-    memory_limit_in_mb = 128
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:users-api"
-    aws_request_id = "5b2a0d6e-8c1f-4d3a-9e7b-1a2b3c4d5e6f"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 class MemoryUsers:
@@ -266,7 +255,7 @@ def _call(module: Any, method: str, path: str, body: Any = None, *, query: dict 
     event.update(event_changes or {})
     what = what or _describe(method, path, body, query)
     try:
-        response = module.lambda_handler(event, FakeContext())
+        response = module.lambda_handler(event, lambda_context())
     except BehaviourTimeout:
         raise
     except Exception as exc:  # noqa: BLE001 - the learner's crash, explained

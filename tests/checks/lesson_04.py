@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from course.checks import BehaviourTimeout, Project, exercise
+from course.checks.kit import PytestRun, lambda_context, once, run_pytest
 
 SERVICE = "src/services/dynamodb_service.py"
 SERVICE_MODULE = "services.dynamodb_service"
@@ -31,18 +32,6 @@ SERVICE_TESTS = "tests/integration/test_dynamodb_service.py"
 TABLE = "users-check"
 INDEX = "email-index"
 ADA = {"user_id": "u-ada", "name": "Ada", "email": "ada@example.com"}
-
-
-class FakeContext:
-    """The attributes Powertools reads from Lambda's context object."""
-
-    function_name = "users-api"
-    memory_limit_in_mb = 128
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:users-api"
-    aws_request_id = "5b2a0d6e-8c1f-4d3a-9e7b-1a2b3c4d5e6f"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 def _create_table(resource: Any, name: str = TABLE) -> Any:
@@ -418,7 +407,7 @@ def _request(module: Any, method: str, path: str, body: Any = None) -> tuple[int
     what = f"{method} {path}"
     try:
         response = module.lambda_handler(events.api_gateway_rest(method, path, body),
-                                         FakeContext())
+                                         lambda_context())
     except BehaviourTimeout:
         raise
     except Exception as exc:  # noqa: BLE001 - the learner's crash, explained
@@ -603,72 +592,24 @@ def test_next_test_starts_empty(users_table):
 '''.replace("@REAL@", repr(REAL_ENV))
 
 
-class _Outcome:
-    """What one pytest session reported, per test name (collected by a plugin object)."""
-
-    def __init__(self) -> None:
-        self.results: dict[str, str] = {}  # test name -> "" when it passed, else why not
-        self.collect_errors: list[str] = []
-        self.timed_out = False
-
-    def pytest_runtest_makereport(self, item: Any, call: Any) -> None:
-        if call.excinfo is not None and call.excinfo.errisinstance(BehaviourTimeout):
-            self.timed_out = True
-            item.session.shouldstop = "out of time"
-
-    def pytest_collectreport(self, report: Any) -> None:
-        if report.failed:
-            self.collect_errors.append(report.longreprtext)
-
-    def pytest_runtest_logreport(self, report: Any) -> None:
-        name = report.nodeid.split("::")[-1]
-        if report.failed:
-            crash = getattr(report.longrepr, "reprcrash", None)
-            why = (crash.message if crash is not None else str(report.longrepr)).strip()
-            why = (why.splitlines() or ["failed"])[0].removeprefix("AssertionError: ")
-            phase = {"setup": "a fixture failed: ", "teardown": "a fixture failed at the end: "}
-            self.results[name] = phase.get(report.when, "") + why[:300]
-        elif report.when == "call":
-            self.results.setdefault(name, "")
-
-
-_sessions: dict[str, Any] = {}
-
-
-def _fixture_session(project: Project) -> tuple[_Outcome, dict[str, str | None], bool]:
+@once
+def _fixture_session(project: Project) -> tuple[PytestRun, dict[str, str | None], bool]:
     """Run FIXTURE_TESTS with the learner's conftest (once per check): the outcome, the
     environment right after the session, and whether a DynamoDB call still reached a mock."""
-    if "fixtures" in _sessions:
-        return _sessions["fixtures"]
     source = project.require(CONFTEST).read_text()
     import boto3
-    import pytest
 
-    base = Path(tempfile.mkdtemp(prefix="check-4.4-"))
-    (base / "conftest.py").write_text(source)
-    (base / "test_fixtures_check.py").write_text(FIXTURE_TESTS)
-    (base / "pytest.ini").write_text("[pytest]\n")
-    (base / "aws-config").write_text("[profile production]\nregion = eu-west-1\n")
-    (base / "aws-credentials").write_text(
+    home = Path(tempfile.mkdtemp(prefix="check-4.4-aws-"))
+    (home / "aws-config").write_text("[profile production]\nregion = eu-west-1\n")
+    (home / "aws-credentials").write_text(
         "[production]\naws_access_key_id = AKIAREALLOOKINGKEY01\n"
         "aws_secret_access_key = real-secret\n")
-    os.environ.update(REAL_ENV, AWS_CONFIG_FILE=str(base / "aws-config"),
-                      AWS_SHARED_CREDENTIALS_FILE=str(base / "aws-credentials"),
-                      PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    os.environ.update(REAL_ENV, AWS_CONFIG_FILE=str(home / "aws-config"),
+                      AWS_SHARED_CREDENTIALS_FILE=str(home / "aws-credentials"))
     for name in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         os.environ.pop(name, None)
     boto3.DEFAULT_SESSION = None
-    outcome = _Outcome()
-    cwd = os.getcwd()
-    os.chdir(base)
-    try:
-        pytest.main([str(base), "-c", str(base / "pytest.ini"), "--rootdir", str(base), "-q",
-                     "-p", "no:cacheprovider", "-p", "no:faulthandler",
-                     "--import-mode=importlib"], plugins=[outcome])
-    finally:
-        os.chdir(cwd)
-    if outcome.timed_out:
-        raise BehaviourTimeout
+    outcome = run_pytest({"conftest.py": source, "test_fixtures_check.py": FIXTURE_TESTS})
     after = {name: os.environ.get(name) for name in REAL_ENV}
     boto3.DEFAULT_SESSION = None
     try:
@@ -676,16 +617,14 @@ def _fixture_session(project: Project) -> tuple[_Outcome, dict[str, str | None],
         mock_still_on = True
     except Exception:  # noqa: BLE001 - refused by the sandbox: no mock left running
         mock_still_on = False
-    shutil.rmtree(base, ignore_errors=True)
-    _sessions["fixtures"] = (outcome, after, mock_still_on)
-    return _sessions["fixtures"]
+    shutil.rmtree(home, ignore_errors=True)
+    return outcome, after, mock_still_on
 
 
 def _fixture_test(project: Project, name: str, fixture: str) -> None:
     outcome, _, _ = _fixture_session(project)
     if outcome.collect_errors:
-        detail = outcome.collect_errors[0].strip().splitlines()[-1][:200]
-        raise AssertionError(f"pytest could not load your conftest.py: {detail}")
+        raise AssertionError(f"pytest could not load your conftest.py: {outcome.load_error()}")
     why = outcome.results.get(name)
     assert why is not None, f"the check's test using {fixture} did not run"
     if "fixture '" in why and "not found" in why:
@@ -752,13 +691,11 @@ ex45 = exercise("4.5", "Integration tests that catch a broken service", files=[S
 TESTS = ("test_save_never_overwrites_unless_asked", "test_query_reads_every_page")
 
 
+@once
 def _service_tests(project: Project) -> Any:
-    if "tests" in _sessions:
-        return _sessions["tests"]
     module = project.load_file(SERVICE_TESTS, "course_check_test_dynamodb_service")
     for name in TESTS:
         assert callable(getattr(module, name, None)), f"{SERVICE_TESTS} has no test {name}"
-    _sessions["tests"] = module
     return module
 
 
@@ -813,11 +750,13 @@ def _run_test(project: Project, name: str, kind: str) -> str | None:
     return None
 
 
+@once
+def _on_correct_service(project: Project, name: str) -> str | None:
+    return _run_test(project, name, "correct")
+
+
 def _correct(project: Project, name: str) -> None:
-    key = f"correct:{name}"
-    if key not in _sessions:
-        _sessions[key] = _run_test(project, name, "correct")
-    why = _sessions[key]
+    why = _on_correct_service(project, name)
     assert why is None, (
         f"{name} fails against your service from 4.1 and 4.2 ({why}). If checks 4.1 and 4.2 "
         "pass, the test expects something the service does not promise")

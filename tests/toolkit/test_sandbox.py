@@ -24,8 +24,11 @@ def test_leaving_the_machine_is_refused_with_a_reason(host: str) -> None:
 
 
 def test_boto3_outside_moto_is_refused() -> None:
-    with pytest.raises(Exception, match="sandbox blocked"):
+    from botocore.exceptions import HTTPClientError
+
+    with pytest.raises(HTTPClientError, match="sandbox blocked") as caught:
         boto3.client("s3").list_buckets()
+    assert isinstance(caught.value.kwargs["error"], sandbox.SandboxBlocked)
 
 
 def test_loopback_is_allowed() -> None:

@@ -1,0 +1,139 @@
+"""Helpers that check modules of several lessons need. Import inside behaviours or at the top
+of a check module (this module imports only the standard library until a helper is called).
+
+- `lambda_context()`: the same `context` object the course's Lambda runtime passes, for
+  calling a learner's handler directly in the check.
+- `run_pytest()`: run test files (the learner's own, or the check's against the learner's
+  fixtures) in this process, and read what passed, failed or did not load.
+- `once`: a per-run cache. Every check runs in a fresh child process, so a result cached
+  here lives exactly as long as one `check()`: compute the learner's test run once, assert
+  on it in several behaviours.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from course.awslambda.context import LambdaContext
+from course.checks.project import BehaviourTimeout
+from course.sandbox import ACCOUNT_ID, REGION
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def once(func: F) -> F:
+    """Cache `func`'s result for the rest of this check run (arguments must be hashable)."""
+    return functools.cache(func)  # type: ignore[return-value]
+
+
+def lambda_context(function_name: str = "users-api", *, timeout_s: float = 30.0,
+                   memory_mb: int = 128, request_id: str | None = None) -> LambdaContext:
+    """A context like the one Lambda passes: request id, ARN, memory, remaining time."""
+    context = LambdaContext(
+        aws_request_id=request_id or str(uuid.uuid4()),
+        deadline_ms=int(time.time() * 1000 + timeout_s * 1000),
+        invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function_name}")
+    context.function_name = function_name
+    context.memory_limit_in_mb = str(memory_mb)  # a string, as in Lambda's runtime
+    context.function_version = "$LATEST"
+    context.log_group_name = f"/aws/lambda/{function_name}"
+    return context
+
+
+@dataclass
+class PytestRun:
+    """What one in-process pytest session reported."""
+
+    results: dict[str, str] = field(default_factory=dict)  # test -> "" passed, else why not
+    collect_errors: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> list[str]:
+        return [name for name, why in self.results.items() if not why]
+
+    @property
+    def failed(self) -> dict[str, str]:
+        return {name: why for name, why in self.results.items() if why}
+
+    def load_error(self) -> str:
+        """The last line of the first collection error ('' when everything loaded)."""
+        if not self.collect_errors:
+            return ""
+        lines = self.collect_errors[0].strip().splitlines() or [""]
+        return re.sub(r"^E\s+", "", lines[-1])[:200]
+
+
+class _Collector:
+    """A pytest plugin object filling a PytestRun; stops the session on a time-out."""
+
+    def __init__(self) -> None:
+        self.run = PytestRun()
+        self.timed_out = False
+
+    def pytest_runtest_makereport(self, item: Any, call: Any) -> None:
+        if call.excinfo is not None and call.excinfo.errisinstance(BehaviourTimeout):
+            self.timed_out = True
+            item.session.shouldstop = "out of time"
+
+    def pytest_collectreport(self, report: Any) -> None:
+        if report.failed:
+            self.run.collect_errors.append(report.longreprtext)
+            self.timed_out |= "BehaviourTimeout" in report.longreprtext
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        name = report.nodeid.split("::")[-1]
+        if report.failed:
+            crash = getattr(report.longrepr, "reprcrash", None)
+            why = (crash.message if crash is not None else str(report.longrepr)).strip()
+            why = (why.splitlines() or ["failed"])[0].removeprefix("AssertionError: ")
+            phase = {"setup": "a fixture failed: ", "teardown": "a fixture failed at the end: "}
+            self.run.results[name] = phase.get(report.when, "") + why[:300]
+        elif report.when == "call":
+            self.run.results.setdefault(name, "")
+
+
+def run_pytest(files: Mapping[str, str], *, plugins: tuple[object, ...] = ()) -> PytestRun:
+    """Write `files` (name -> source) into a fresh folder and run pytest on it, in process.
+
+    Only pytest's own plugins load (fast), with neutral settings (not the workspace's), the
+    folder as working directory, and test modules of earlier runs forgotten. Raises
+    BehaviourTimeout when the check's time ran out during the session.
+    """
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    import pytest
+
+    base = Path(tempfile.mkdtemp(prefix="course-check-"))
+    for name, source in files.items():
+        (base / name).parent.mkdir(parents=True, exist_ok=True)
+        (base / name).write_text(source)
+    (base / "pytest.ini").write_text("[pytest]\n")
+    stems = {Path(name).stem for name in files}
+    for loaded in [n for n, m in sys.modules.items()
+                   if n in stems or "course-check-" in str(getattr(m, "__file__", None))]:
+        del sys.modules[loaded]
+    collector = _Collector()
+    cwd = os.getcwd()
+    os.chdir(base)  # a relative path in a learner's file points here, not at their files
+    gc.freeze()  # pytest collects garbage at exit: skip the worker's large, long-lived heap
+    try:
+        pytest.main([str(base), "-c", str(base / "pytest.ini"), "--rootdir", str(base), "-q",
+                     "-p", "no:cacheprovider", "-p", "no:faulthandler",
+                     "--import-mode=importlib"], plugins=[collector, *plugins])
+    finally:
+        os.chdir(cwd)
+        shutil.rmtree(base, ignore_errors=True)
+    if collector.timed_out:
+        raise BehaviourTimeout
+    return collector.run
