@@ -16,12 +16,17 @@ export COURSE_HOME := $(CURDIR)
 
 .PHONY: lab test test-fast bench notebooks lint clean release
 
-$(COURSE): requirements.txt constraints.txt toolkit/pyproject.toml
+$(COURSE): requirements.txt constraints.txt toolkit/pyproject.toml $(wildcard toolkit/jupyter-config/*)
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else \
 	  f"Python 3.11 or newer is needed, found {v.major}.{v.minor}: run make PYTHON=python3.12 ...")'
 	@test -x $(PY) || { echo "Creating $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
 	@echo "Installing the course's pinned packages into $(VENV) (first time: about a minute) ..."
 	$(PIP) --quiet -r requirements.txt -c constraints.txt $(TOOLKIT)
+	@# An editable install leaves out the toolkit's data files: the kernel's config (load the
+	@# course at start) and JupyterLab's defaults (no news pop-up, no update check).
+	@install -D -m 644 toolkit/jupyter-config/ipython_kernel_config.py $(VENV)/etc/ipython/ipython_kernel_config.py
+	@install -D -m 644 toolkit/jupyter-config/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
+	@echo "The course is installed in $(VENV)."
 	@touch $@
 
 $(DEV): $(COURSE) requirements-dev.txt
@@ -30,9 +35,13 @@ $(DEV): $(COURSE) requirements-dev.txt
 	@touch $@
 
 lab: $(COURSE)
-	@echo "Starting JupyterLab at the welcome lesson (stop it with Ctrl-C; your work stays in workspace/)"
+	@$(PY) -m course.learner.lessons
+	@echo "Starting JupyterLab at the welcome lesson: it opens in your browser (or open the"
+	@echo "http://127.0.0.1:8888/lab?token=... address printed below). Stop it with Ctrl-C;"
+	@echo "your files and progress stay in workspace/ for next time."
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) \
-	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks/00-welcome.ipynb
+	  --ServerApp.root_dir="$(CURDIR)" \
+	  --LabApp.default_url=/lab/tree/workspace/notebooks/00-welcome.ipynb
 
 test: $(if $(HAS_DEV),$(DEV),$(COURSE))
 	@echo "Running every test$(if $(HAS_DEV), on $(JOBS) cores) (a few minutes) ..."

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from course.checks import _engine, exercises
 from course.workspace import course_home
 
@@ -28,4 +29,4 @@ def test_every_behaviour_fails_on_a_blank_workspace(exercise_id: str, tmp_path: 
 
 @pytest.mark.parametrize("exercise_id", EXERCISES)
 def test_every_behaviour_has_a_hint(exercise_id: str) -> None:
-    assert all(b.hint for b in exercises.get(exercise_id).behaviours)
+    assert all(b.hints for b in exercises.get(exercise_id).behaviours)

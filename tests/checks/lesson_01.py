@@ -23,7 +23,7 @@ from course.checks.kit import PytestRun, once, run_pytest
 
 # --- 1.1 ---------------------------------------------------------------------------------
 
-ex11 = exercise("1.1", "The project layout and its pyproject.toml", files=["pyproject.toml"])
+ex11 = exercise("1.1", "The project file", files=["pyproject.toml"])
 
 PACKAGES = ("handlers", "models", "services", "utils")
 
@@ -135,7 +135,7 @@ def _(project: Project) -> None:
 
 # --- 1.2 ---------------------------------------------------------------------------------
 
-ex12 = exercise("1.2", "A basic handler that fails safely", files=["src/handlers/api_handler.py"])
+ex12 = exercise("1.2", "A handler that fails safely", files=["src/handlers/api_handler.py"])
 
 SUCCESS = "Success"
 NOT_PROXY = {"message": "Not an API Gateway proxy event"}
@@ -357,7 +357,7 @@ def _(project: Project) -> None:
 TEST_FILE = "tests/unit/test_api_handler.py"
 HANDLER = "handlers.api_handler"
 
-ex13 = exercise("1.3", "Unit tests that can fail", files=[TEST_FILE], timeout=5.0)
+ex13 = exercise("1.3", "Tests that catch the leak", files=[TEST_FILE], timeout=5.0)
 
 # The mutants are made at run time from the learner's own handler (exercise 1.2), by patching
 # the imported module: no working handler is written down here, so none ships to learners.

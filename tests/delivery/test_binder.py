@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from course.workspace import course_home
 
 COURSE_ROOT = course_home()

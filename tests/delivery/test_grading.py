@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+
 from course.checks import _engine, exercises
 from course.instructor import grading
 from course.workspace import course_home
@@ -232,6 +233,6 @@ def test_explain_lists_every_behaviour_with_hint_and_message() -> None:
         ex = exercises.get(exercise_id)
         assert f"**{ex.id} · {ex.title}**" in text
         for behaviour in ex.behaviours:
-            assert f"- {behaviour.name} — *hint:* {behaviour.hint}" in text
+            assert f"- {behaviour.name} — *hints:* " + " → ".join(behaviour.hints) in text
     assert "does not exist yet in your workspace" in text
     assert not re.search(r"^\s*def _\(", text, re.M)

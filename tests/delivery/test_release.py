@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
 from course.checks import exercises
 from course.instructor import authoring, release
 from course.learner import save

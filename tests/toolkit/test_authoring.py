@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import nbformat
-from course.instructor import authoring
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from course.instructor import authoring
 
 
 def test_committed_learner_copies_are_up_to_date() -> None:
@@ -37,3 +38,17 @@ def test_no_solution_text_in_any_learner_copy() -> None:
         copy = (authoring.NOTEBOOKS / solution.name).read_text()
         assert "BEGIN SOLUTION" not in copy and "END SOLUTION" not in copy
         assert '"outputs": []' in copy
+
+
+def test_a_continuing_cell_loads_the_learners_own_file() -> None:
+    nb = new_notebook(cells=[
+        new_markdown_cell("### Exercise 2.2 · More"),
+        new_code_cell("%%save src/x.py\nimport os\n\ndef f():\n    return 41\n"
+                      "### BEGIN SOLUTION\ndef g():\n    return 42\n### END SOLUTION\n",
+                      metadata={"tags": ["continue-file"]}),
+    ])
+    cell = authoring.learner_copy(nb).cells[1]
+    assert cell.source.endswith("%load_saved src/x.py\n")
+    assert "Exercise 2.2" in cell.source
+    assert "return 41" not in cell.source and "return 42" not in cell.source
+    assert {"exercise", "raises-exception"} <= set(cell.metadata.tags)

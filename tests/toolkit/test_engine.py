@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from course.checks import _engine, _worker
 from course.checks.project import LearnerError
 from course.learner.views import Verdict
@@ -55,7 +56,7 @@ def test_wrong_answer_gets_the_learner_message_and_hint(tmp_path: Path) -> None:
     verdict = _engine.run_isolated("0.1", project_with(tmp_path, source))
     failed = {r.name: r for r in verdict.results if not r.passed}
     assert "body is the data as a JSON string" in failed
-    assert failed["body is the data as a JSON string"].hint
+    assert failed["body is the data as a JSON string"].hints
     assert "must be a JSON string" in failed["body is the data as a JSON string"].message
 
 

@@ -26,9 +26,10 @@ from aws_lambda_powertools.utilities.parser.models import (
     S3Model,
     SqsModel,
 )
+from moto import mock_aws
+
 from course.learner import events
 from course.sandbox import REGION
-from moto import mock_aws
 
 # --- API Gateway REST (payload 1.0) ----------------------------------------------------------
 

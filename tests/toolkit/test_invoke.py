@@ -12,8 +12,9 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
-import course.sandbox
 import pytest
+
+import course.sandbox
 from course import workspace
 from course.awslambda import invoke as lambda_invoke
 from course.awslambda.invoke import Invocation, billed_duration_ms, format_report, invoke
@@ -372,14 +373,41 @@ def test_billed_duration(duration: float, init: float | None, billed: int) -> No
 def test_text_and_html_display() -> None:
     good = invoke("handlers.hello.lambda_handler", {"html": "<b>"}, project=FIXTURE)
     text = str(good)
-    assert text.startswith("Succeeded") and good.report in text and '"calls"' in text
-    assert repr(good) == text
+    assert text.startswith("Function returned HTTP 200") and good.report in text
+    assert '"calls"' in text and repr(good) == text
     page = good._repr_html_()
-    assert good.report in page.replace("\t", "\t") and "&lt;b&gt;" in page and "<b>" not in \
-        page.replace("<b style", "")
+    assert "&lt;b&gt;" in page and "<b>" not in page.replace("<b style", "")
+    assert page.count("REPORT RequestId") == 1  # once, each field unbreakable
+    for field in good.report.split("\t"):
+        assert f'white-space:nowrap;margin-right:1.2em">{field}</span>' in page
     bad = invoke("handlers.boom.lambda_handler", project=FIXTURE)
-    assert str(bad).startswith("Failed") and "ValueError: name is required" in str(bad)
+    assert str(bad).startswith("Function error: ValueError")
+    assert "ValueError: name is required" in str(bad)
     assert "ValueError: name is required" in bad._repr_html_()
+
+
+@pytest.mark.parametrize("status,colour", [(201, "#1a7f37"), (404, "#9a6700"),
+                                           (500, "#cf222e")])
+def test_an_http_answer_is_judged_by_its_status_code(project: Path, status: int,
+                                                     colour: str) -> None:
+    write(project, "handlers/status.py", f"""
+        def lambda_handler(event, context):
+            return {{"statusCode": {status}, "body": "{{}}"}}
+        """)
+    result = invoke("handlers.status.lambda_handler", project=project)
+    assert result.ok and result.status_code == status
+    assert str(result).startswith(f"Function returned HTTP {status} (cold start)")
+    assert f'<b style="color:{colour}">Function returned HTTP {status}</b>' in result._repr_html_()
+
+
+def test_a_placeholder_says_which_exercise_to_finish(project: Path) -> None:
+    write(project, "handlers/todo.py", """
+        def lambda_handler(event, context):
+            raise NotImplementedError("Exercise 2.1: write your code here")
+        """)
+    with pytest.raises(NotImplementedError, match=r"^Exercise 2\.1 is not finished yet "
+                       r"\(src/handlers/todo\.py, line 3\): .*Finish exercise 2\.1 first"):
+        invoke("handlers.todo.lambda_handler", project=project)
 
 
 def test_long_output_is_cut_and_the_log_file_reset(project: Path,

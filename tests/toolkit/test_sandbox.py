@@ -7,6 +7,7 @@ import socket
 
 import boto3
 import pytest
+
 from course import sandbox
 
 

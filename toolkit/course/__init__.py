@@ -45,7 +45,7 @@ def __dir__() -> list[str]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """`%load_ext course`: %%save, the learner's src on sys.path, a warm check worker."""
-    from course.learner.extension import load
+    from course.learner._extension import load
 
     load(ipython)
 

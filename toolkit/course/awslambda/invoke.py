@@ -46,7 +46,7 @@ from typing import Any
 
 from course import workspace
 from course.awslambda.runtime import peak_rss_kb
-from course.learner.views import GREEN, RED
+from course.learner.views import AMBER, GREEN, RED
 from course.sandbox import ACCOUNT_ID, REGION
 
 __all__ = ["Invocation", "billed_duration_ms", "format_report", "invoke", "shutdown"]
@@ -121,11 +121,27 @@ class Invocation:
         """True when the handler returned a (JSON-serialisable) value."""
         return self.error is None
 
+    @property
+    def status_code(self) -> int | None:
+        """The HTTP status of an API Gateway proxy response, if the handler returned one."""
+        if isinstance(self.response, dict) and isinstance(self.response.get("statusCode"), int):
+            return int(self.response["statusCode"])
+        return None
+
+    def _outcome(self) -> tuple[str, str]:
+        """(colour, words): Lambda's success only means the function did not crash, so an
+        HTTP answer is judged by its status code."""
+        if not self.ok:
+            return RED, f"Function error: {self.error.get('errorType') if self.error else ''}"
+        status = self.status_code
+        if status is None:
+            return GREEN, "Function returned"
+        colour = GREEN if status < 400 else AMBER if status < 500 else RED
+        return colour, f"Function returned HTTP {status}"
+
     def _headline(self) -> str:
         start = "cold start" if self.cold else "warm"
-        if self.ok:
-            return f"Succeeded ({start}): {self.handler}"
-        return f"Failed ({start}): {self.handler}"
+        return f"{self._outcome()[1]} ({start}): {self.handler}"
 
     def _error_text(self) -> str:
         if not self.error:
@@ -149,33 +165,34 @@ class Invocation:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        color = GREEN if self.ok else RED
-        status = "&#10004; Succeeded" if self.ok else "&#10008; Failed"
+        colour, words = self._outcome()
         start = "cold start" if self.cold else "warm"
         esc = html.escape
         pre = ("margin:4px 0;padding:6px;max-height:24em;overflow:auto;white-space:pre-wrap;"
-               "background:rgba(127,127,127,.08);border-radius:3px;font-size:90%")
-        rows = [
-            f'<div><b style="color:{color}">{status}</b> &middot; {start} &middot; '
-            f"<code>{esc(self.handler)}</code> &middot; {self.duration_ms:.2f} ms &middot; "
-            f"{self.max_memory_used_mb} of {self.memory_mb} MB</div>"
-        ]
+               "overflow-wrap:anywhere;background:rgba(127,127,127,.08);border-radius:3px;"
+               "font-size:90%")
+        rows = [f'<div><b style="color:{colour}">{esc(words)}</b> &middot; {start} &middot; '
+                f"<code>{esc(self.handler)}</code></div>"]
         if self.ok:
             rows.append(f'<div style="margin-top:4px">Response</div>'
                         f'<pre style="{pre}">{esc(_pretty(self.response))}</pre>')
         else:
-            rows.append(f'<div style="margin-top:4px;color:{color}">Error</div>'
+            rows.append(f'<div style="margin-top:4px;color:{colour}">Error</div>'
                         f'<pre style="{pre}">{esc(self._error_text())}</pre>')
         if self.notes:
             items = "".join(f"<li>{esc(note)}</li>" for note in self.notes)
             rows.append(f'<ul style="margin:4px 0">{items}</ul>')
-        line_count = self.logs.count("\n") + 1
+        logs = self.logs.removesuffix(self.report).rstrip("\n")  # the REPORT line: below
+        line_count = logs.count("\n") + 1
         opened = " open" if line_count <= 30 or not self.ok else ""
         rows.append(f"<details{opened}><summary>Logs ({line_count} lines)</summary>"
-                    f'<pre style="{pre}">{esc(self.logs)}</pre></details>')
-        rows.append(f'<pre style="{pre};opacity:.8">{esc(self.report)}</pre>')
+                    f'<pre style="{pre}">{esc(logs)}</pre></details>')
+        fields = "".join(f'<span style="white-space:nowrap;margin-right:1.2em">{esc(f)}</span> '
+                         for f in self.report.split("\t"))
+        rows.append(f'<div style="font-family:var(--jp-code-font-family,monospace);'
+                    f'font-size:85%;opacity:.85;margin-top:4px">{fields}</div>')
         return (f'<div class="course-invocation" style="border:1px solid rgba(127,127,127,.35);'
-                f'border-left:4px solid {color};padding:6px 10px;margin:4px 0">'
+                f'border-left:4px solid {colour};padding:6px 10px;margin:4px 0">'
                 + "".join(rows) + "</div>")
 
 
@@ -521,11 +538,29 @@ def invoke(handler: str, event: dict | None = None, *, project: str | Path | Non
                 failed = _initialize(environment, request_id, notes)
                 if failed is not None:
                     _retire(key)
-                    return failed
-            return _invoke(key, environment, event_json, request_id, notes)
+                    return _unless_unfinished(failed, src)
+            return _unless_unfinished(
+                _invoke(key, environment, event_json, request_id, notes), src)
         except BaseException:  # e.g. KeyboardInterrupt: the process's state is unknown
             _retire(key)
             raise
+
+
+def _unless_unfinished(result: Invocation, src: Path) -> Invocation:
+    """The Invocation, unless the handler stopped at an exercise's placeholder: then say which
+    exercise to finish first, instead of returning an error a demo cell would trip over."""
+    error = result.error or {}
+    message = str(error.get("errorMessage", ""))
+    if error.get("errorType") == "NotImplementedError" and message.startswith("Exercise "):
+        from course.learner.save import ExerciseNotFinished
+
+        exercise = message.split(":")[0]
+        frames = re.findall(r'File "([^"]+)", line (\d+)', "".join(error.get("stackTrace") or []))
+        at = (f" (src/{Path(frames[-1][0]).relative_to(src).as_posix()}, line {frames[-1][1]})"
+              if frames and Path(frames[-1][0]).is_relative_to(src) else "")
+        raise ExerciseNotFinished(f"{exercise} is not finished yet{at}: {result.handler} still "
+                                  f"holds its placeholder. Finish {exercise.lower()} first.")
+    return result
 
 
 def _retire(key: tuple[str, str]) -> None:

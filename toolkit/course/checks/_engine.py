@@ -120,7 +120,7 @@ def run_behaviour(behaviour: Behaviour, project: Project, limit: float) -> tuple
     finally:
         _armed = False
         _set_alarms(0)
-    result = Result(behaviour.name, passed, message, "" if passed else behaviour.hint,
+    result = Result(behaviour.name, passed, message, [] if passed else list(behaviour.hints),
                     round(time.perf_counter() - start, 4))
     return result, runaway
 
@@ -153,7 +153,7 @@ def _serve(exercise: Exercise, root: Path, out: IO[str]) -> None:
     skipped = ""
     for behaviour in exercise.behaviours:
         if skipped:  # one runaway is enough to report: skip the rest quickly
-            result = Result(behaviour.name, False, skipped, behaviour.hint)
+            result = Result(behaviour.name, False, skipped, list(behaviour.hints))
         else:
             result, runaway = run_behaviour(behaviour, project, exercise.timeout)
             skipped = RUNAWAY_SKIP.get(runaway, "")
@@ -177,6 +177,6 @@ def run_isolated(exercise_id: str, root: Path | str) -> Verdict:
            "Not finished: the check process ended abruptly (did your code call exit() "
            "or crash the interpreter?).")
     done = {r.name for r in results}
-    results += [Result(b.name, False, why, b.hint) for b in exercise.behaviours
+    results += [Result(b.name, False, why, list(b.hints)) for b in exercise.behaviours
                 if b.name not in done]
     return Verdict(exercise.id, exercise.title, results, round(time.perf_counter() - start, 4))

@@ -11,7 +11,7 @@ import importlib.util
 import json
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +26,7 @@ SLACK = 3.0  # seconds of grace for a whole exercise on top of its behaviours' l
 @dataclass
 class Behaviour:
     name: str
-    hint: str
+    hints: tuple[str, ...]  # from the concept (where the lesson explains it) to more specific
     func: Callable[[Project], None]
 
 
@@ -39,9 +39,15 @@ class Exercise:
     timeout: float = DEFAULT_LIMIT  # seconds per behaviour
     behaviours: list[Behaviour] = field(default_factory=list)
 
-    def behaviour(self, name: str, *, hint: str = "") -> Callable[[Callable], Callable]:
+    def behaviour(self, name: str, *, hint: str | Sequence[str] = ()
+                  ) -> Callable[[Callable], Callable]:
+        """Register a behaviour. hint: one hint, or steps shown one more at a time as the
+        learner keeps failing this behaviour: the concept and where the lesson explains it
+        first, never the code."""
+        hints = (hint,) if isinstance(hint, str) else tuple(hint)
+
         def register(func: Callable[[Project], None]) -> Callable[[Project], None]:
-            self.behaviours.append(Behaviour(name, hint, func))
+            self.behaviours.append(Behaviour(name, tuple(h for h in hints if h), func))
             return func
 
         return register

@@ -47,19 +47,23 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_base, ignore_errors=True)
 
 
-def _workspace_for(notebook: Path) -> Path:
-    """A workspace holding what the notebooks before this one (same folder) save."""
-    workspace = _base / notebook.parent.name / notebook.stem
-    if not workspace.exists():
-        workspace.mkdir(parents=True)
-        for earlier in sorted(notebook.parent.glob("*.ipynb")):
-            if earlier.name >= notebook.name:
-                break
-            for relative, text in save.saved_cells(earlier):
-                target = workspace / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text)
+def seed_workspace(notebook: Path, workspace: Path) -> Path:
+    """Fill `workspace` with what the notebooks before this one (same folder) save: where a
+    learner who did the earlier lessons starts this one."""
+    workspace.mkdir(parents=True, exist_ok=True)
+    for earlier in sorted(notebook.parent.glob("*.ipynb")):
+        if earlier.name >= notebook.name:
+            break
+        for relative, text in save.saved_cells(earlier):
+            target = workspace / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
     return workspace
+
+
+def _workspace_for(notebook: Path) -> Path:
+    workspace = _base / notebook.parent.name / notebook.stem
+    return workspace if workspace.exists() else seed_workspace(notebook, workspace)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -6,8 +6,11 @@
 In a solution notebook, code between `### BEGIN SOLUTION` and `### END SOLUTION` becomes
 `raise NotImplementedError("Exercise N.M: ...")` (N.M from the nearest "Exercise N.M"
 heading above), markdown between `<!-- BEGIN SOLUTION -->` and `<!-- END SOLUTION -->`
-is dropped, outputs are cleared. Cells expected to fail in the learner copy (exercise
-cells, `check(...)` cells, cells tagged `learner-fails`) get nbval's `raises-exception` tag.
+is dropped, outputs are cleared. A `%%save` cell tagged `continue-file` (an exercise that
+changes a file an earlier exercise wrote) becomes a `%load_saved PATH` cell: the learner
+starts from their own file, so the learner copy never restates an earlier answer. Cells
+expected to fail in the learner copy (exercise cells, `check(...)` cells, cells tagged
+`learner-fails`) get nbval's `raises-exception` tag.
 """
 
 from __future__ import annotations
@@ -41,6 +44,14 @@ def _placeholder(exercise_id: str | None) -> Callable[[re.Match[str]], str]:
     return replace
 
 
+def _loader(exercise_id: str | None, path: str) -> str:
+    label = f"Exercise {exercise_id}" if exercise_id else "This exercise"
+    return (f"# {label} changes your {path} from an earlier exercise. Run this cell: it loads\n"
+            "# your file here, as a %%save cell. Then change it as described above and run\n"
+            "# the cell again to save it.\n"
+            f"%load_saved {path}\n")
+
+
 def learner_copy(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb = copy.deepcopy(solution)
     exercise_id = None
@@ -53,7 +64,11 @@ def learner_copy(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
             continue
         if cell.cell_type != "code":
             continue
-        new_source = CODE_REGION.sub(_placeholder(exercise_id), cell.source)
+        first = cell.source.partition("\n")[0]
+        if "continue-file" in tags and first.startswith("%%save "):
+            new_source = _loader(exercise_id, first.split(maxsplit=1)[1].strip())
+        else:
+            new_source = CODE_REGION.sub(_placeholder(exercise_id), cell.source)
         if new_source != cell.source:
             tags |= {"exercise", "raises-exception"}
         if is_check_cell(cell) or "learner-fails" in tags:

@@ -32,7 +32,8 @@ class Graded:
 
 def not_graded(exercise_id: str, why: str) -> Verdict:
     ex = exercises.get(exercise_id)
-    return Verdict(ex.id, ex.title, [Result(b.name, False, why, b.hint) for b in ex.behaviours])
+    return Verdict(ex.id, ex.title,
+                   [Result(b.name, False, why, list(b.hints)) for b in ex.behaviours])
 
 
 def score(graded: Graded) -> tuple[int, int]:
@@ -77,8 +78,7 @@ def feedback(graded: Graded) -> str:
             lines.append(f"- {'✔' if r.passed else '✘'} {r.name}")
             if not r.passed:
                 lines += [f"  > {line}" for line in _clip(r.message).splitlines() or [""]]
-                if r.hint:
-                    lines.append(f"  *Hint:* {_clip(r.hint)}")
+                lines += [f"  *Hint:* {_clip(hint)}" for hint in r.hints]
         lines.append("")
     return "\n".join(lines)
 

@@ -318,7 +318,7 @@ def explain() -> str:
                 out += [f"On an empty workspace every behaviour fails with: “{messages.pop()}”",
                         ""]
             for r in verdict.results:
-                out.append(f"- {r.name} — *hint:* {r.hint}")
+                out.append(f"- {r.name} — *hints:* " + " → ".join(r.hints))
                 if len(set(x.message for x in verdict.results)) > 1:
                     out.append(f"  - empty workspace: “{r.message}”")
             out.append("")

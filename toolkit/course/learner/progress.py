@@ -27,16 +27,23 @@ def load(project: Path | None = None) -> dict[str, dict[str, Any]]:
     return data if isinstance(data, dict) else {}
 
 
-def record(verdict: Verdict, project: Path | None = None) -> None:
-    """Remember the latest verdict of an exercise (atomic write: a crash loses nothing)."""
+def record(verdict: Verdict, project: Path | None = None) -> dict[str, int]:
+    """Remember the latest verdict of an exercise (atomic write: a crash loses nothing).
+
+    Returns how many times each behaviour has failed so far (hints step up with it)."""
     path = _store(workspace.root(project))
     data = load(project)
     entry = data.get(verdict.exercise, {"attempts": 0})
+    failures = dict(entry.get("failures", {}))
+    for result in verdict.results:
+        if not result.passed:
+            failures[result.name] = failures.get(result.name, 0) + 1
     entry.update(
         passed=verdict.passed,
         attempts=entry.get("attempts", 0) + 1,
         at=datetime.now(UTC).isoformat(timespec="seconds"),
         failing=[r.name for r in verdict.results if not r.passed],
+        failures=failures,
     )
     if verdict.passed:
         entry.setdefault("first_passed", entry["at"])
@@ -45,6 +52,7 @@ def record(verdict: Verdict, project: Path | None = None) -> None:
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as tmp:
         json.dump(data, tmp, indent=1, sort_keys=True)
     os.replace(tmp.name, path)
+    return failures
 
 
 def view(project: Path | None = None) -> Rendered:

@@ -7,6 +7,7 @@ text/plain, so a terminal, nbval or a grader's log shows words, not `VBox(...)`.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -18,12 +19,13 @@ GREEN, RED, GREY, AMBER = "#1a7f37", "#cf222e", "#8c959f", "#9a6700"
 
 @dataclass
 class Result:
-    """One behaviour of an exercise, checked."""
+    """One behaviour of an exercise, checked. hints: the steps a learner may be shown, from
+    the concept to the most specific (never the code); the kernel decides how many."""
 
     name: str
     passed: bool
     message: str = ""
-    hint: str = ""
+    hints: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -63,6 +65,9 @@ CSS = """<style>
 .course-msg{white-space:pre-wrap}
 .course-card details{color:var(--jp-content-font-color2,#57606a)}
 .course-card summary{color:var(--jp-brand-color1,#0969da)}
+.course-shared{margin-left:0}.course-warn{margin:2px 0 6px;color:#9a6700;font-weight:600}
+.course-checked{margin-top:6px;font-size:90%;color:var(--jp-content-font-color2,#57606a)}
+.course-card code{font-size:90%}
 </style>"""
 
 
@@ -100,36 +105,67 @@ def _summary(verdict: Verdict) -> str:
     return f"{passed} of {total} checks pass"
 
 
-def verdict_view(verdict: Verdict) -> Rendered:
+_CODE = re.compile(r"`([^`]+)`")
+_BOLD = re.compile(r"\*\*([^*]+)\*\*")
+
+
+def markdown_inline(text: str) -> str:
+    """HTML for the little Markdown hints and messages use: `code` and **bold**."""
+    escaped = html.escape(text)
+    return _BOLD.sub(r"<b>\1</b>", _CODE.sub(r"<code>\1</code>", escaped))
+
+
+def _hints(hints: list[str], indent: str) -> tuple[str, list[str]]:
+    """One collapsible block per hint step shown (HTML), and the same as text lines."""
+    if not hints:
+        return "", []
+    label = ["Hint"] if len(hints) == 1 else [f"Hint {n}" for n in range(1, len(hints) + 1)]
+    blocks = "".join(f"<details><summary>{name}</summary>{markdown_inline(hint)}</details>"
+                     for name, hint in zip(label, hints, strict=True))
+    return blocks, [f"{indent}{name}: {hint}" for name, hint in zip(label, hints, strict=True)]
+
+
+def verdict_view(verdict: Verdict, *, checked: Iterable[str] = (),
+                 warnings: Iterable[str] = ()) -> Rendered:
+    """The verdict of one check. checked: what was checked ("src/x.py saved 14:02 (...)");
+    warnings: said above everything else (e.g. a cell edited but not saved)."""
     colour = GREEN if verdict.passed else RED
     icon = PASS if verdict.passed else FAIL
     head = f"{icon} Exercise {verdict.exercise} · {verdict.title}: {_summary(verdict)}"
     rows, lines = [], [head]
-    failures = {r.message for r in verdict.results if not r.passed}
-    shared = len(failures) == 1 and sum(not r.passed for r in verdict.results) > 1
-    if shared:  # one cause (a missing file, a placeholder...): say it once, above the list
-        message = failures.pop()
-        rows.append(f'<div class="course-msg" style="margin-left:0">{html.escape(message)}</div>')
+    for warning in warnings:
+        rows.append(f'<div class="course-warn">⚠ {markdown_inline(warning)}</div>')
+        lines.append(f"  ⚠ {warning}")
+    counts: dict[str, int] = {}
+    for r in verdict.results:
+        if not r.passed:
+            counts[r.message] = counts.get(r.message, 0) + 1
+    shared = [message for message, count in counts.items() if count > 1]
+    for message in shared:  # one cause (a missing file, a placeholder...): said once, above
+        rows.append(f'<div class="course-msg course-shared">{markdown_inline(message)}</div>')
         lines.append(f"  {message}")
     for r in verdict.results:
         mark = PASS if r.passed else FAIL
         rows.append(f'<div class="course-row"><b style="color:{GREEN if r.passed else RED}">'
                     f"{mark}</b> {html.escape(r.name)}</div>")
         lines.append(f"  {mark} {r.name}")
-        if not r.passed and shared:
-            if r.hint:
-                rows.append(f"<details><summary>Hint</summary>{html.escape(r.hint)}</details>")
-                lines.append(f"      Hint: {r.hint}")
-        elif not r.passed:
-            rows.append(f'<div class="course-msg">{html.escape(r.message)}</div>')
+        if r.passed:
+            continue
+        if r.message not in shared:
+            rows.append(f'<div class="course-msg">{markdown_inline(r.message)}</div>')
             lines.append(f"      {r.message}")
-            if r.hint:
-                rows.append(f"<details><summary>Hint</summary>{html.escape(r.hint)}</details>")
-                lines.append(f"      Hint: {r.hint}")
+        block, text = _hints(r.hints, "      ")
+        rows.append(block)
+        lines += text
     if verdict.passed:
         lines.append("  Well done. Your progress is saved: progress() shows it.")
         rows.append('<div class="course-row">Well done. Your progress is saved: '
                     "<code>progress()</code> shows it.</div>")
+    checked = list(checked)
+    if checked:
+        rows.append(f'<div class="course-checked">Checked: {html.escape("; ".join(checked))}'
+                    "</div>")
+        lines.append(f"  Checked: {'; '.join(checked)}")
     body = (f'<div class="course-card course-verdict" style="--c:{colour}">'
             f"<h4>{html.escape(head)}</h4>{''.join(rows)}</div>")
     return Rendered(body, "\n".join(lines))
@@ -165,7 +201,8 @@ def progress_view(lessons: Iterable[tuple[str, list[tuple[str, str, str]]]]) -> 
         lines.append(f"  {label:<34} {done}/{len(exercises)}  "
                      + " ".join(f"{marks[s]} {i}" for i, _, s in exercises))
     head = f"Course progress: {done_all} of {total_all} exercises pass"
-    body = (f'<div class="course-card course-progress" style="--c:{GREEN}"><h4>{head}</h4>'
+    colour = GREEN if total_all and done_all == total_all else AMBER if done_all else GREY
+    body = (f'<div class="course-card course-progress" style="--c:{colour}"><h4>{head}</h4>'
             f"{_bar(done_all, total_all)} {done_all}/{total_all}"
             f"<table>{''.join(rows)}</table></div>")
     return Rendered(body, "\n".join([head, *lines]))
