@@ -1,7 +1,7 @@
 """Fixtures for the browser tests: Chromium through Playwright, and JupyterLab servers that
 never touch the learner's real configuration, settings or workspace.
 
-Chromium is Debian's /usr/bin/chromium (`ensure_chromium.sh` installs it when it is missing);
+Chromium is Debian's /usr/bin/chromium (`ensure_tools.sh` installs it when it is missing);
 `playwright install` is never used. Screenshots go to build/screenshots/.
 """
 
@@ -25,7 +25,21 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "build" / "screenshots"
 CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
-ENSURE_CHROMIUM = Path(__file__).with_name("ensure_chromium.sh")
+ENSURE_TOOLS = Path(__file__).with_name("ensure_tools.sh")
+# Nothing leaves this machine, the tests' browser included: it resolves no name but loopback
+# (no DNS lookups, no DNS over HTTPS) and fetches no updates or field trials. Playwright
+# already adds --disable-background-networking and friends.
+LOOPBACK_ONLY = [
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
+    "--disable-features=DnsOverHttps,AsyncDns,NetworkTimeServiceQuerying,"
+    "OptimizationHints,MediaRouter,AutofillServerCommunication",
+    "--dns-prefetch-disable",
+    "--disable-component-update",
+    "--disable-domain-reliability",
+    "--no-pings",
+    "--disable-sync",
+    "--disable-quic",
+]
 # Not inherited by the server from whoever runs the tests: the nbval plugin sets COURSE_RAISE=1
 # in this process, and pytest started from a notebook would pass its JPY_SESSION_NAME on.
 INHERITED_PREFIXES = ("COURSE_", "JPY_", "JUPYTER", "IPYTHON")
@@ -46,7 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def chromium() -> Path:
     """Debian's chromium, installed on first use when possible; else the test is skipped."""
     if not os.access(CHROMIUM, os.X_OK):
-        done = subprocess.run(["bash", str(ENSURE_CHROMIUM)], capture_output=True, text=True,
+        done = subprocess.run(["bash", str(ENSURE_TOOLS)], capture_output=True, text=True,
                               timeout=600, check=False)
         if done.returncode != 0 or not os.access(CHROMIUM, os.X_OK):
             pytest.skip(f"{CHROMIUM} is missing and could not be installed: "
@@ -60,7 +74,8 @@ def browser(chromium: Path) -> Iterator[object]:
         "playwright.sync_api", reason="playwright is missing: pip install -r requirements.txt")
     playwright = sync_api.sync_playwright().start()
     try:
-        browser = playwright.chromium.launch(executable_path=str(chromium), headless=True)
+        browser = playwright.chromium.launch(executable_path=str(chromium), headless=True,
+                                             args=LOOPBACK_ONLY)
     except BaseException:
         playwright.stop()
         raise

@@ -30,3 +30,10 @@ def test_corrupt_store_is_not_fatal(tmp_path: Path) -> None:
     (tmp_path / ".course").mkdir()
     (tmp_path / ".course/progress.json").write_text("{not json")
     assert progress.load(tmp_path) == {}
+
+
+def test_failures_are_counted_per_behaviour(tmp_path: Path) -> None:
+    for _ in range(3):
+        counts = progress.record(Verdict("0.1", "t", [Result("a", False, "m"),
+                                                      Result("b", True)]), tmp_path)
+    assert counts == {"a": 3}
