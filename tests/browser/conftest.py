@@ -124,9 +124,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _spawn(base: Path) -> Lab:
+def _spawn(base: Path, *, workspace_in_root: bool = False) -> Lab:
     """Start JupyterLab on loopback with fresh config, data, runtime, settings and workspaces
-    dirs, IPython dir and course workspace, all under `base` (returns before it answers)."""
+    dirs, IPython dir and course workspace, all under `base` (returns before it answers).
+
+    workspace_in_root: as `make lab` does: the workspace is root/workspace, holding the
+    learner's own copies of the lessons (root/workspace/notebooks)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(INHERITED_PREFIXES)}
     for name in ISOLATED_DIRS:
         (base / name.lower()).mkdir(parents=True)
@@ -135,13 +138,16 @@ def _spawn(base: Path) -> Lab:
     settings_file = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / relative
     settings_file.parent.mkdir(parents=True)
     settings_file.write_text(json.dumps(settings))
-    workspace = base / "course-workspace"
-    workspace.mkdir()
-    env["COURSE_WORKSPACE"] = str(workspace)
     root = base / "root"
     for folder in ("solutions", "notebooks"):
         shutil.copytree(REPO / folder, root / folder,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    workspace = root / "workspace" if workspace_in_root else base / "course-workspace"
+    workspace.mkdir()
+    env["COURSE_WORKSPACE"] = str(workspace)
+    if workspace_in_root:  # what `make lab` runs before it starts the server
+        subprocess.run([sys.executable, "-m", "course.learner.lessons"], env=env, check=True,
+                       capture_output=True)
 
     port, token = _free_port(), secrets.token_hex(24)
     log = base / "jupyter-lab.log"

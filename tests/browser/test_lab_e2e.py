@@ -237,12 +237,15 @@ def assert_verdicts(run: NotebookRun, *, passing: bool) -> dict[str, str]:
             assert sorted(marks) == sorted(["✔"] * (total - failing) + ["✘"] * failing), text
             messages = verdict.locator(".course-msg").all_inner_texts()
             assert all(m.strip() for m in messages), text
-            # one message per failure, or one for all when they share a cause (a placeholder)
-            assert len(messages) == failing or (failing > 1 and len(messages) == 1), text
+            # one message per distinct cause: said once when failures share it (a placeholder)
+            assert (1 <= len(messages) <= failing) if failing else not messages, text
+            assert len(set(messages)) == len(messages), f"a message said twice:\n{text}"
             run.shot(widget, f"check-{ex_id}")
             statuses[ex_id] = "passed" if passing else "failed"
             if passing:
                 assert verdict.locator("details").count() == 0, f"a hint on a pass:\n{text}"
+                assert verdict.locator(".course-checked").inner_text().startswith("Checked: "), \
+                    f"the verdict does not say which saved file it checked:\n{text}"
             else:
                 assert_hint_opens(verdict.locator("details"), text)
                 run.shot(widget, f"check-{ex_id}-hint-open")

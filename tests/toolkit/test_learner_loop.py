@@ -19,7 +19,7 @@ from course.workspace import course_home
 HELPERS = (course_home() / "src" / "utils" / "helpers.py").read_text()
 
 
-def run(client, code: str) -> tuple[str, list[str]]:  # noqa: ANN001 - a jupyter_client client
+def run(client, code: str) -> tuple[str, list[str]]:
     """(text output, error lines) of one cell."""
     msg_id = client.execute(code)
     text, errors = [], []
