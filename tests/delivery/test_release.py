@@ -137,7 +137,10 @@ def test_release_holds_what_learners_need(out: Path) -> None:
         assert (out / needed).is_file(), needed
     assert os.access(out / "binder" / "postBuild", os.X_OK)
     readme = (out / "README.md").read_text()
-    assert "mybinder.org/v2/gh/OWNER/REPO" in readme and "notebooks/00-welcome.ipynb" in readme
+    assert "mybinder.org" not in readme and "notebooks/00-welcome.ipynb" in readme  # no badge
+    with_badge = release.readme("acme/lambda-course")
+    assert "mybinder.org/v2/gh/acme/lambda-course/HEAD?urlpath=lab%2Ftree%2Fworkspace" in \
+        with_badge
 
 
 def test_no_answers_and_no_instructor_tools_in_the_release(out: Path) -> None:

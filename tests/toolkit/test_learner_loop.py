@@ -152,3 +152,15 @@ def test_lesson_copies_are_the_learners(tmp_path: Path, monkeypatch: pytest.Monk
     assert len(beside) == 1 and json.loads(beside[0].read_text()) == {"v": 3}
     mine.unlink()  # deleted by the learner: a fresh copy comes back
     assert lessons.sync(ws) == ["added notebooks/00-welcome.ipynb"]
+
+
+def test_working_in_the_courses_copy_is_pointed_out(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    course_copy = course_home() / "notebooks" / "00-welcome.ipynb"
+    monkeypatch.setenv("JPY_SESSION_NAME", str(course_copy))
+    [warning] = api._in_the_courses_copy(tmp_path)
+    assert str(tmp_path / "notebooks" / "00-welcome.ipynb") in warning
+    monkeypatch.setenv("JPY_SESSION_NAME", str(tmp_path / "notebooks" / "00-welcome.ipynb"))
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "00-welcome.ipynb").write_text("{}")
+    assert api._in_the_courses_copy(tmp_path) == []

@@ -32,7 +32,8 @@ SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".py
                               "*.egg-info", "build")
 AUTHOR_TARGETS = ("bench", "notebooks", "release", "lint", "test-fast")  # need solutions/, dev
 MARKERS = tuple(f"{edge} SOLUTION" for edge in ("BEGIN", "END"))  # spelt so: no marker here
-BINDER_URL = "https://mybinder.org/v2/gh/{repo}/HEAD?urlpath=lab%2Ftree%2Fnotebooks%2F00-welcome.ipynb"
+BINDER_URL = ("https://mybinder.org/v2/gh/{repo}/HEAD"
+              "?urlpath=lab%2Ftree%2Fworkspace%2Fnotebooks%2F00-welcome.ipynb")
 BADGE = "[![Binder](https://mybinder.org/badge_logo.svg)]({url})"
 
 
@@ -59,14 +60,18 @@ def makefile(text: str) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def readme(binder_repo: str) -> str:
-    url = BINDER_URL.format(repo=binder_repo)
+def readme(binder_repo: str | None) -> str:
+    badge = BADGE.format(url=BINDER_URL.format(repo=binder_repo)) if binder_repo else ""
+    binder = ("the Binder badge above opens the course in your browser — but a Binder session "
+              "is deleted after a while of inactivity, so download your `workspace/` folder "
+              "before you leave." if binder_repo else
+              "on Binder, once this release is published: `--binder OWNER/REPO` adds its badge.")
     names = {path.name[:2]: path.name for path in authoring.SOLUTIONS.glob("*.ipynb")}
     rows = "\n".join(f"| {number} | [{title}](notebooks/{names[number]}) | {time} |"
                      for number, (title, time) in exercises.lessons().items() if number in names)
     return f"""# AWS Lambda in Python — a hands-on course that runs offline
 
-{BADGE.format(url=url)}
+{badge}
 
 You build one real serverless project, file by file: an HTTP API on API Gateway and DynamoDB,
 an SQS worker, an S3 file processor, their tests, a deployment package and its Terraform.
@@ -78,9 +83,10 @@ Every exercise is checked the moment you ask, offline, against moto: no AWS acco
 make lab    # first time: installs the pinned requirements into .venv (about a minute)
 ```
 
-Needs Python 3.11+ and make (Linux, macOS or WSL). No installation at all: the Binder badge
-above opens the course in your browser — but a Binder session is deleted after a while of
-inactivity, so download your `workspace/` folder before you leave.
+Needs Python 3.11+ and make (Linux, macOS or WSL). Stop with Ctrl-C; `make lab` again resumes:
+your files, your progress and your own copies of the lessons (`workspace/notebooks/`) stay in
+`workspace/`. No browser opened? Open the address `make lab` prints. No installation at all:
+{binder}
 
 ## Lessons
 
@@ -126,7 +132,7 @@ def leaks(out: Path) -> list[str]:
     return found
 
 
-def build(out: Path = DEFAULT_OUT, binder_repo: str = "OWNER/REPO") -> Path:
+def build(out: Path = DEFAULT_OUT, binder_repo: str | None = None) -> Path:
     """Write the release into `out` (wiped first if it is an earlier release)."""
     out = out.resolve()
     _prepare(out)
@@ -167,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m course.instructor.release", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", nargs="?", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--binder", default="OWNER/REPO", metavar="OWNER/REPO",
+    parser.add_argument("--binder", default=None, metavar="OWNER/REPO",
                         help="the GitHub repository the release is published to (Binder badge)")
     args = parser.parse_args(argv)
     stale = authoring.build(check=True)

@@ -73,6 +73,20 @@ def _unsaved_edits(files: tuple[str, ...], root: Path) -> list[str]:
     return stale
 
 
+def _in_the_courses_copy(root: Path) -> list[str]:
+    """A warning when the learner runs the course's copy of a lesson instead of their own."""
+    notebook = _notebook()
+    try:
+        course = (workspace.course_home() / "notebooks").resolve()
+    except RuntimeError:
+        return []
+    if notebook is None or notebook.resolve().parent != course:
+        return []
+    mine = root / "notebooks" / notebook.name
+    return [f"You are working in the course's copy of this lesson ({notebook}), which a course "
+            f"update replaces: your own copy is {mine}. Open that one to keep your work."]
+
+
 def _checked(files: tuple[str, ...], root: Path) -> list[str]:
     return [f"{relative} saved {save.saved_at(root / relative)}" for relative in files
             if (root / relative).is_file()]
@@ -88,7 +102,7 @@ def check(exercise_id: str, *, project: str | Path | None = None) -> None:
         files = exercises.get(exercise_id).files
         warnings = [f"The cell that saves {relative} was changed after the file was saved: "
                     "run that cell first. This verdict is about the saved file."
-                    for relative in _unsaved_edits(files, root)]
+                    for relative in _unsaved_edits(files, root)] + _in_the_courses_copy(root)
         reply = _worker.run(exercise_id, root)
     except (LearnerError, _worker.WorkerError) as exc:
         reply = {"error": str(exc)}
