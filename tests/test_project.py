@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import Path
 
@@ -103,3 +104,19 @@ def test_learners_do_not_install_the_authors_tools() -> None:
         assert tool not in course and tool in pins("requirements-dev.txt"), tool
     binder = (COURSE_ROOT / "binder" / "requirements.txt").read_text()
     assert "requirements-dev" not in binder
+
+
+def test_each_exercise_title_is_its_heading_in_the_lesson() -> None:
+    from course.checks import exercises
+
+    headings: dict[str, str] = {}
+    for solution in sorted(authoring.SOLUTIONS.glob("*.ipynb")):
+        for cell in json.loads(solution.read_text())["cells"]:
+            if cell["cell_type"] == "markdown":
+                for number, title in re.findall(r"^#+ Exercise (\d+\.\d+) · (.+)$",
+                                                "".join(cell["source"]), re.M):
+                    headings[number] = title.strip()
+    for exercise in exercises.ordered():
+        assert headings.get(exercise.id) == exercise.title, (
+            f"exercise {exercise.id}: the check says {exercise.title!r}, the lesson's heading "
+            f"{headings.get(exercise.id)!r}")
