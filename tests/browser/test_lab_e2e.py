@@ -39,7 +39,7 @@ CHECK_ID = re.compile(r"""^\s*check\(\s*["']([^"']+)["']""", re.M)
 PROGRESS_CALL = re.compile(r"^\s*progress\(", re.M)
 SOLUTION_HEAD = re.compile(r"^✔ Exercise (?P<id>\S+) · .+: all (?P<n>\d+) checks pass$")
 LEARNER_HEAD = re.compile(r"^✘ Exercise (?P<id>\S+) · .+: (?P<ok>\d+) of (?P<n>\d+) checks pass$")
-PROGRESS_HEAD = re.compile(r"^Course progress: (?P<ok>\d+) of (?P<n>\d+) exercises pass$")
+PROGRESS_HEAD = re.compile(r"^Course progress: (?P<ok>\d+) of (?P<n>\d+) exercises pass( · .*)?$")
 # The notebook panel on screen (a hidden tab keeps its DOM).
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 STDERR_OUTPUT = "[data-mime-type='application/vnd.jupyter.stderr']"

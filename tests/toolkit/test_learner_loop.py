@@ -164,3 +164,30 @@ def test_working_in_the_courses_copy_is_pointed_out(tmp_path: Path,
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "notebooks" / "00-welcome.ipynb").write_text("{}")
     assert api._in_the_courses_copy(tmp_path) == []
+
+
+def test_a_question_is_answered_with_a_click_and_counted(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from course.checks import exercises
+    from course.learner import progress, questions
+
+    q = exercises.Question("0.z", "00", "What does `json.dumps({})` return?",
+                           ("the dict {}", "the string '{}'"), 1,
+                           ("It returns a str.", "Yes: a JSON text."))
+    monkeypatch.setitem(exercises.QUESTIONS, "0.z", q)
+    view = questions.ask("0.z", project=tmp_path)
+    assert "Question 0.z" in repr(view) and "A) the dict {}" in repr(view)
+    assert "Yes: a JSON text" not in repr(view)  # the explanations wait for an answer
+    box = view.widget()
+    choices, button, result = box.children[1], box.children[2], box.children[3]
+    button.click()
+    assert "Pick an answer first" in result.value
+    choices.value = 0
+    button.click()
+    assert "Not quite. It returns a str." in result.value
+    choices.value = 1
+    button.click()
+    assert "Right. Yes: a JSON text." in result.value
+    entry = progress.load(tmp_path)["questions"]["0.z"]
+    assert entry["right"] and entry["attempts"] == 2
+    assert "? 0.z" in progress.view(tmp_path).html

@@ -2,7 +2,8 @@
 
     from course import check, progress, invoke, events
 
-plus `doctor()` (the set-up check), `workspace` (where your project lives) and `sandbox`.
+plus `ask()` (a lesson's quick questions), `restore()` (an earlier version of a file),
+`doctor()` (the set-up check), `workspace` (where your project lives) and `sandbox`.
 Importing it turns the AWS sandbox on (fake credentials, loopback-only network); in a
 notebook it also registers `%%save` and starts warming the check worker (the same as
 `%load_ext course`). Everything else loads when first used, so the import is cheap.
@@ -23,12 +24,15 @@ _LAZY = {
     "check": ("course.learner.api", "check"),
     "progress": ("course.learner.api", "progress"),
     "doctor": ("course.learner.api", "doctor"),
+    "ask": ("course.learner.questions", "ask"),
+    "restore": ("course.learner.save", "restore"),
     "CheckFailed": ("course.learner.api", "CheckFailed"),
     "invoke": ("course.awslambda.invoke", "invoke"),
     "events": ("course.learner.events", None),
     "workspace": ("course.workspace", None),
 }
-__all__ = ["check", "progress", "invoke", "events", "doctor", "workspace", "sandbox"]
+__all__ = ["check", "progress", "invoke", "events", "ask", "restore", "doctor", "workspace",
+           "sandbox"]
 
 
 def __getattr__(name: str) -> Any:

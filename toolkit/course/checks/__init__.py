@@ -11,6 +11,13 @@ A check module (`tests/checks/lesson_NN.py`) declares exercises and their behavi
         helpers = project.module("utils.helpers")
         assert isinstance(helpers.json_response(200, {})["body"], str), "body must be a string"
 
+A lesson's formative questions live here too, out of the learner's sight:
+
+    question("0.a", "What does json.dumps({}) return?", ["{}", "'{}'", "None"], answer=1,
+             why=["That is the dict itself...", "A string: ...", "json.dumps never..."])
+
+and a notebook cell asks one with `ask("0.a")`.
+
 An assertion's message is what the learner reads, so write it for them. Check modules
 import only the standard library and `course.checks` at the top; anything heavier goes
 inside the behaviour, so listing exercises (progress view) stays cheap. Helpers that several
@@ -18,7 +25,7 @@ lessons need (a Lambda context, running the learner's own tests, broken variants
 code) are in `course.checks.kit`.
 """
 
-from course.checks.exercises import exercise
+from course.checks.exercises import exercise, question
 from course.checks.project import BehaviourTimeout, LearnerError, Project
 
-__all__ = ["BehaviourTimeout", "LearnerError", "Project", "exercise"]
+__all__ = ["BehaviourTimeout", "LearnerError", "Project", "exercise", "question"]

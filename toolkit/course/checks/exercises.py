@@ -58,8 +58,23 @@ class Exercise:
         return self.timeout * len(self.behaviours) + SLACK
 
 
+@dataclass
+class Question:
+    """A quick formative question (predict the output, or pick one): not graded, but counted
+    in progress(). `why` explains each choice, right or wrong."""
+
+    id: str
+    lesson: str
+    prompt: str
+    choices: tuple[str, ...]
+    answer: int
+    why: tuple[str, ...]
+
+
 REGISTRY: dict[str, Exercise] = {}
+QUESTIONS: dict[str, Question] = {}
 _loading_lesson = ""
+QUESTION_ID = re.compile(r"^\d+\.[a-z]$")
 
 
 def exercise(exercise_id: str, title: str, *, files: Iterable[str] = (),
@@ -70,6 +85,18 @@ def exercise(exercise_id: str, title: str, *, files: Iterable[str] = (),
     ex = Exercise(exercise_id, title, _loading_lesson, tuple(files), timeout)
     REGISTRY[exercise_id] = ex
     return ex
+
+
+def question(question_id: str, prompt: str, choices: Sequence[str], *, answer: int,
+             why: Sequence[str]) -> Question:
+    """Declare question `question_id` (e.g. "2.a"): a notebook cell asks it with ask("2.a")."""
+    if not QUESTION_ID.match(question_id):
+        raise ValueError(f"question ids look like '2.a', got {question_id!r}")
+    if not 0 <= answer < len(choices) or len(why) != len(choices) or len(choices) < 2:
+        raise ValueError(f"question {question_id}: one `why` per choice, an answer among them")
+    found = Question(question_id, _loading_lesson, prompt, tuple(choices), answer, tuple(why))
+    QUESTIONS[question_id] = found
+    return found
 
 
 def checks_dir() -> Path:
@@ -86,6 +113,7 @@ def load_all(force: bool = False) -> dict[str, Exercise]:
     if REGISTRY and not force:
         return REGISTRY
     REGISTRY.clear()
+    QUESTIONS.clear()
     for path in lesson_modules():
         _loading_lesson = path.stem.removeprefix("lesson_")
         name = f"course_checks.{path.stem}"
@@ -108,7 +136,15 @@ def get(exercise_id: str) -> Exercise:
 
 def sort_key(exercise_id: str) -> tuple[int, int]:
     lesson, number = exercise_id.split(".")
-    return int(lesson), int(number)
+    return int(lesson), int(number) if number.isdigit() else ord(number)
+
+
+def get_question(question_id: str) -> Question:
+    load_all()
+    if question_id not in QUESTIONS:
+        known = ", ".join(sorted(QUESTIONS, key=sort_key))
+        raise LearnerError(f"There is no question {question_id!r}. Questions: {known}")
+    return QUESTIONS[question_id]
 
 
 def ordered() -> list[Exercise]:

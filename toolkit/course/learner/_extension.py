@@ -2,8 +2,8 @@
 
 Loaded at kernel start in the course's environment (`<env>/etc/ipython/ipython_kernel_config.py`
 lists the `course` extension), and by `import course` in any notebook: so after a restart,
-`check`, `progress`, `invoke`, `events`, `restore`, `%%save` and `%load_saved` exist before
-any cell runs.
+`check`, `progress`, `ask`, `invoke`, `events`, `restore`, `%%save` and `%load_saved` exist
+before any cell runs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from course import workspace
 from course.checks import _worker
-from course.learner import api, events, lessons, save
+from course.learner import api, events, lessons, questions, save
 
 
 def _learner_line(tb: Any) -> str:
@@ -47,7 +47,7 @@ def load(ipython: Any) -> None:
 
     save.register(ipython)
     ipython.push({"check": api.check, "progress": api.progress, "invoke": invoke,
-                  "events": events, "restore": save.restore})
+                  "events": events, "restore": save.restore, "ask": questions.ask})
     ipython.set_custom_exc((NotImplementedError,), _placeholders_in_one_line)
     try:
         learner_src = str(workspace.src_dir())

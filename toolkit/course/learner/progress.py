@@ -48,11 +48,27 @@ def record(verdict: Verdict, project: Path | None = None) -> dict[str, int]:
     if verdict.passed:
         entry.setdefault("first_passed", entry["at"])
     data[verdict.exercise] = entry
+    _write(path, data)
+    return failures
+
+
+def record_answer(question_id: str, right: bool, project: Path | None = None) -> None:
+    """Remember a formative question's latest answer (counted in the progress view)."""
+    path = _store(workspace.root(project))
+    data = load(project)
+    answers = data.setdefault("questions", {})
+    entry = answers.get(question_id, {"attempts": 0})
+    entry.update(right=right, attempts=entry.get("attempts", 0) + 1,
+                 at=datetime.now(UTC).isoformat(timespec="seconds"))
+    answers[question_id] = entry
+    _write(path, data)
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as tmp:
         json.dump(data, tmp, indent=1, sort_keys=True)
     os.replace(tmp.name, path)
-    return failures
 
 
 def view(project: Path | None = None) -> Rendered:
@@ -63,5 +79,10 @@ def view(project: Path | None = None) -> Rendered:
         entry = data.get(ex.id)
         status = "todo" if entry is None else ("passed" if entry.get("passed") else "failed")
         lessons.setdefault(ex.lesson, []).append((ex.id, ex.title, status))
+    answers = data.get("questions", {})
+    for q in sorted(exercises.QUESTIONS.values(), key=lambda q: exercises.sort_key(q.id)):
+        entry = answers.get(q.id)
+        status = "todo" if entry is None else ("answered" if entry.get("right") else "failed")
+        lessons.setdefault(q.lesson, []).append((q.id, "question", status))
     return progress_view((f"{number} {titles.get(number, ('', ''))[0]}".strip(), items)
-                         for number, items in lessons.items())
+                         for number, items in sorted(lessons.items()))

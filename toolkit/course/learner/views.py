@@ -68,6 +68,9 @@ CSS = """<style>
 .course-shared{margin-left:0}.course-warn{margin:2px 0 6px;color:#9a6700;font-weight:600}
 .course-checked{margin-top:6px;font-size:90%;color:var(--jp-content-font-color2,#57606a)}
 .course-card code{font-size:90%}
+.course-q{background:transparent;border:1px solid;font-weight:600}
+.course-question{margin:4px 0}
+.course-code{margin:4px 0;padding:6px;background:rgba(127,127,127,.08)}
 </style>"""
 
 
@@ -183,24 +186,36 @@ def _bar(done: int, total: int) -> str:
 
 
 def progress_view(lessons: Iterable[tuple[str, list[tuple[str, str, str]]]]) -> Rendered:
-    """lessons: (lesson label, [(exercise id, title, status)]) with status passed/failed/todo."""
-    colours = {"passed": GREEN, "failed": RED, "todo": GREY}
-    marks = {"passed": PASS, "failed": FAIL, "todo": TODO}
+    """lessons: (lesson label, [(id, title, status)]): exercises with status passed/failed/todo
+    and formative questions (title "question") with status answered/failed/todo."""
+    colours = {"passed": GREEN, "answered": GREEN, "failed": RED, "todo": GREY}
+    marks = {"passed": PASS, "answered": PASS, "failed": FAIL, "todo": TODO}
     rows, lines = [], []
-    done_all = total_all = 0
-    for label, exercises in lessons:
+    done_all = total_all = answered_all = asked_all = 0
+    for label, items in lessons:
+        exercises = [item for item in items if item[1] != "question"]
+        questions = [item for item in items if item[1] == "question"]
         done = sum(s == "passed" for _, _, s in exercises)
-        done_all += done
-        total_all += len(exercises)
+        answered = sum(s == "answered" for _, _, s in questions)
+        done_all, total_all = done_all + done, total_all + len(exercises)
+        answered_all, asked_all = answered_all + answered, asked_all + len(questions)
         chips = "".join(
             f'<span class="course-chip" title="{html.escape(ex_id)} {html.escape(title)}: '
             f'{status}" style="background:{colours[status]}">{marks[status]} {ex_id}</span>'
             for ex_id, title, status in exercises)
+        chips += "".join(
+            f'<span class="course-chip course-q" title="question {html.escape(q_id)}: '
+            f'{status}" style="color:{colours[status]};border-color:{colours[status]}">'
+            f"? {q_id}</span>" for q_id, _, status in questions)
+        quiz = f" · {answered}/{len(questions)} ?" if questions else ""
         rows.append(f"<tr><td>{html.escape(label)}</td><td>{_bar(done, len(exercises))} "
-                    f"{done}/{len(exercises)}</td><td>{chips}</td></tr>")
+                    f"{done}/{len(exercises)}{quiz}</td><td>{chips}</td></tr>")
         lines.append(f"  {label:<34} {done}/{len(exercises)}  "
-                     + " ".join(f"{marks[s]} {i}" for i, _, s in exercises))
+                     + " ".join(f"{marks[s]} {i}" for i, _, s in exercises)
+                     + (f"  questions {answered}/{len(questions)}" if questions else ""))
     head = f"Course progress: {done_all} of {total_all} exercises pass"
+    if asked_all:
+        head += f" · {answered_all} of {asked_all} questions answered right"
     colour = GREEN if total_all and done_all == total_all else AMBER if done_all else GREY
     body = (f'<div class="course-card course-progress" style="--c:{colour}"><h4>{head}</h4>'
             f"{_bar(done_all, total_all)} {done_all}/{total_all}"
