@@ -12,6 +12,7 @@ from nbclient import NotebookClient
 
 from course.checks.nbval_plugin import seed_workspace
 from course.workspace import course_home
+from tests.conftest import lesson_of, per_lesson
 
 SOLUTIONS = sorted((course_home() / "solutions").glob("*.ipynb"))
 
@@ -21,9 +22,25 @@ def errors(cell: nbformat.NotebookNode) -> list[str]:
             if out.get("output_type") == "error"]
 
 
-@pytest.mark.parametrize("notebook", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
-def test_run_all_twice_in_one_kernel(notebook: Path, tmp_path: Path,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "notebook" in metafunc.fixturenames:
+        notebooks = [p for p in SOLUTIONS if lesson_of(p.name) == metafunc.cls.lesson]
+        metafunc.parametrize("notebook", notebooks, ids=[p.stem for p in notebooks])
+
+
+class _RunAllTwice:
+    __test__ = False
+    lesson = ""
+
+    def test_run_all_twice_in_one_kernel(self, notebook: Path, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+        run_all_twice(notebook, tmp_path, monkeypatch)
+
+
+per_lesson(globals(), _RunAllTwice, [p.name for p in SOLUTIONS])
+
+
+def run_all_twice(notebook: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COURSE_WORKSPACE", str(seed_workspace(notebook, tmp_path / "ws")))
     monkeypatch.setenv("COURSE_RAISE", "1")
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)

@@ -1,0 +1,21 @@
+"""Shared by the course's tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def per_lesson(namespace: dict, base: type, items: Iterable[str]) -> None:
+    """Define one subclass of `base` per lesson that has `items` (Test<Base>NN, with
+    `lesson = "NN"`) in `namespace`: `make test` runs on every core with pytest-xdist's
+    --dist loadscope, which keeps a class on one worker, so one class per lesson spreads a
+    big parametrized suite."""
+    for lesson in sorted({lesson_of(item) for item in items}):
+        name = f"Test{base.__name__.removeprefix('_')}{lesson}"
+        namespace[name] = type(name, (base,), {"lesson": lesson, "__test__": True})
+
+
+def lesson_of(item_id: str) -> str:
+    """"4.2" -> "04"; "04-dynamodb" -> "04"."""
+    head = item_id.split(".")[0].split("-")[0]
+    return head.zfill(2)
