@@ -17,7 +17,6 @@ import pytest
 
 from course.checks import exercises
 from course.instructor import authoring, release
-from course.learner import save
 from course.workspace import course_home
 
 COURSE_ROOT = course_home()
@@ -27,8 +26,14 @@ REGION = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(.*?)^[ \t]*### END SOLUT
 MIN_REGION = 20  # shorter regions ("return x") could occur anywhere by chance
 
 
-# Known leaks, reported to the lesson's author: file -> why it is tolerated for now.
-KNOWN_LEAKS: dict[str, str] = {}
+# Known leaks, reported to the lesson's author: file -> why it is tolerated for now. Being
+# removed lesson by lesson (issue 9: no answer further down the page); must end empty.
+KNOWN_LEAKS: dict[str, str] = {
+    "notebooks/02-powertools.ipynb": "2.2-2.4 restate 2.1's answer (continue-file pending)",
+    "notebooks/03-api-gateway-patterns.ipynb": "restates lesson 02's and 3.2's answers",
+    "notebooks/04-dynamodb-service.ipynb": "restates lessons 02-03's and 4.1's answers",
+    "tests/checks/lesson_04.py": "check 4.5's broken variant rebuilds 4.2's query",
+}
 
 
 def normalise(text: str) -> str:
@@ -62,54 +67,62 @@ def saved_cells() -> list[tuple[str, str, str]]:
     return cells
 
 
-def public_text() -> str:
-    """What the lessons show learners on purpose: every learner copy's cell sources.
+def regions() -> dict[str, str]:
+    """Every solution region of every code cell of the solution notebooks: the answers."""
+    found = {}
+    for solution in sorted(authoring.SOLUTIONS.glob("*.ipynb")):
+        for n, cell in enumerate(nbformat.read(solution, as_version=4).cells):
+            if cell.cell_type == "code":
+                for i, region in enumerate(REGION.findall(cell.source)):
+                    found[f"solution region {i} of {solution.name} cell {n}"] = region
+    return found
 
-    A lesson may hand out an earlier exercise's answer as the starting point of a later one
-    (lesson 02 does); that text is public by design, so it is not a secret below.
-    """
-    return "\n".join(normalise("\n".join(cell.source for cell in authoring.learner_copy(
-        nbformat.read(path, as_version=4)).cells)) for path in authoring.SOLUTIONS.glob("*.ipynb"))
+
+def public_lines() -> set[str]:
+    """What the lessons show learners on purpose: the learner copies' lines that are no
+    exercise's answer (scaffolds, demos, text). An answer line restated further down a
+    lesson stays a secret: that is exactly the leak to find."""
+    shown = "\n".join("\n".join(cell.source for cell in authoring.learner_copy(
+        nbformat.read(path, as_version=4)).cells) for path in authoring.SOLUTIONS.glob("*.ipynb"))
+    answer_lines = set().union(*(code_lines(r) for r in regions().values()))
+    return code_lines(shown) - answer_lines
 
 
-def answers() -> dict[str, str]:
-    """What must never appear in the release: solution regions and reference file bodies
-    (less what the learner copies show on purpose)."""
-    secrets: dict[str, str] = {}
-    for where, target, body in saved_cells():
-        stripped = "".join(line for line in body.splitlines(keepends=True)
-                           if not save.MARKER.match(line))
-        secrets[f"{target} as saved by {where}"] = stripped
-        for i, region in enumerate(REGION.findall(body)):
-            secrets[f"solution region {i} of {where} ({target})"] = region
+def answers() -> dict[str, set[str]]:
+    """What must never appear in the release, as distinctive lines: every solution region,
+    and the reference files less what the lessons show on purpose."""
+    secrets = {name: code_lines(region) for name, region in regions().items()}
+    public = public_lines()
     for folder in REFERENCE:
         top = COURSE_ROOT / folder
         for path in [top] if top.is_file() else top.rglob("*"):
             if path.is_file() and "__pycache__" not in path.parts:
-                secrets[f"reference {path.relative_to(COURSE_ROOT)}"] = path.read_text("utf-8",
-                                                                                      "replace")
-    public = public_text()
-    return {k: normalise(v) for k, v in secrets.items()
-            if len(normalise(v)) >= MIN_REGION and normalise(v) not in public}
+                secret = code_lines(path.read_text("utf-8", "replace")) - public
+                secrets[f"reference {path.relative_to(COURSE_ROOT)}"] = secret
+    return {name: lines for name, lines in secrets.items() if lines}
+
+
+def leaked(secret: set[str], lines: set[str], reference: bool) -> bool:
+    """Most of a reference file's distinctive lines (4 or more), or of an answer's: an
+    answer with its comments or type hints removed is still the answer."""
+    hits = len(secret & lines)
+    if reference:
+        return len(secret) >= 4 and hits >= 0.8 * len(secret)
+    if len(secret) <= 2:  # a short answer: all of it, and not only a generic line
+        return hits == len(secret) and max(map(len, secret)) >= 20
+    return hits >= max(2, 0.5 * len(secret))
 
 
 def leaks_in(out: Path) -> dict[str, list[str]]:
-    """Release file -> the secrets it holds, verbatim or as most of their distinctive lines
-    (an answer with its comments or type hints removed is still the answer)."""
+    """Release file (the learner copies of the lessons included) -> the secrets it holds."""
     secrets = answers()
     assert any(k.startswith("solution region") for k in secrets), "found no solution regions"
     assert any(k.startswith("reference") for k in secrets), "found no reference files"
-    public_lines = code_lines(public_text())
-    secret_lines = {k: code_lines(v) - public_lines for k, v in secrets.items()}
     found: dict[str, list[str]] = {}
     for path in files_of(out):
-        text = searchable(path)
-        lines = code_lines(text)
+        lines = code_lines(searchable(path))
         for name, secret in secrets.items():
-            distinctive = secret_lines[name]
-            verbatim = secret in text
-            mostly = len(distinctive) >= 4 and len(distinctive & lines) >= 0.8 * len(distinctive)
-            if verbatim or mostly:
+            if leaked(secret, lines, name.startswith("reference")):
                 found.setdefault(path.relative_to(out).as_posix(), []).append(name)
     return found
 

@@ -119,3 +119,40 @@ def test_worker_round_trip_and_survives_a_crash(tmp_path: Path) -> None:
     reply = _worker.run("0.1", crash)
     assert not any(r["passed"] for r in reply["results"])
     assert all(r["passed"] for r in _worker.run("0.1", course_home())["results"])
+
+
+def _probe_exercise(monkeypatch: pytest.MonkeyPatch, body) -> str:  # noqa: ANN001
+    """A throwaway exercise with a 0.2 s CPU limit whose one behaviour runs `body`."""
+    from course.checks import exercises
+
+    exercises.load_all()
+    probe = exercises.Exercise("99.1", "probe", "99", timeout=0.2)
+    probe.behaviour("runs", hint="-")(lambda project: body())
+    monkeypatch.setitem(exercises.REGISTRY, "99.1", probe)
+    return "99.1"
+
+
+def test_a_slow_machine_is_not_an_endless_loop(monkeypatch: pytest.MonkeyPatch,
+                                               tmp_path: Path) -> None:
+    import time
+
+    # 0.6 s of waiting (a loaded machine, a slow disk) but almost no computing: it passes,
+    # though it takes three times the CPU limit in wall-clock time.
+    exercise = _probe_exercise(monkeypatch, lambda: time.sleep(0.6))
+    assert _engine.run_isolated(exercise, tmp_path).passed
+
+
+def test_computing_forever_and_waiting_forever_are_told_apart(monkeypatch: pytest.MonkeyPatch,
+                                                              tmp_path: Path) -> None:
+    import time
+
+    def spin() -> None:
+        while True:
+            pass
+
+    exercise = _probe_exercise(monkeypatch, spin)
+    assert "still running after 0.2 s of computing" in messages(
+        _engine.run_isolated(exercise, tmp_path))[0]
+    exercise = _probe_exercise(monkeypatch, lambda: time.sleep(60))
+    message = messages(_engine.run_isolated(exercise, tmp_path))[0]
+    assert "it was waiting" in message and "or this machine is very busy" in message
