@@ -148,14 +148,15 @@ def test_grading_a_class_with_hostile_learners(tmp_path: Path, marker: Path) -> 
     with_helpers(klass / "gus-forkbomb", FORK_BOMB)
     (klass / "notes.txt").write_text("not a learner")
     before = {p.name: tree_hash(p) for p in klass.iterdir() if p.is_dir()}
-    ids = grading.exercise_ids()
+    lessons = ["00", "01"]  # confinement is what is tested here: two lessons are enough
+    ids = grading.exercise_ids(lessons)
     limit = 7 * grading.budget(ids)  # the sum of every learner's limits
 
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "course.instructor.grading", str(klass),
          "--out", str(tmp_path / "gb.csv"), "--feedback", str(tmp_path / "feedback"),
-         "--jobs", "2"],
+         "--jobs", "2", "--lessons", ",".join(lessons)],
         capture_output=True, text=True, timeout=limit + 60, cwd=tmp_path)
     took = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -172,6 +173,8 @@ def test_grading_a_class_with_hostile_learners(tmp_path: Path, marker: Path) -> 
 
     rows = {row["learner"]: row for row in csv.DictReader((tmp_path / "gb.csv").open())}
     assert set(rows) == {p.name for p in klass.iterdir()}
+    graded_columns = {c for c in rows["ada-solved"] if c[:1].isdigit()}
+    assert graded_columns == set(ids), "--lessons grades those lessons' exercises only"
     # Graded = what check() says: the solved learner gets the reference project's verdicts.
     for exercise_id in ids:
         reference = _engine.run_isolated(exercise_id, COURSE_ROOT)

@@ -56,8 +56,9 @@ MAX_FILES = 5000
 GRACE = 10.0  # seconds on top of a learner's summed limits
 
 
-def exercise_ids() -> list[str]:
-    return [ex.id for ex in exercises.ordered()]
+def exercise_ids(lessons: list[str] | None = None) -> list[str]:
+    """Every exercise, or those of the given lessons ("00", "05"...)."""
+    return [ex.id for ex in exercises.ordered() if not lessons or ex.lesson in lessons]
 
 
 def budget(exercise_ids: list[str]) -> float:
@@ -245,9 +246,10 @@ def confinements(names: list[str], uid_base: int, drop: bool,
 
 
 def grade_class(root: Path, jobs: int = 2, uid_base: int = UID_BASE, drop: bool | None = None,
+                lessons: list[str] | None = None,
                 progress: Callable[[int, int, str], None] = _progress) -> list[Graded]:
     """Grade every learner folder of `root`; drop privileges when root (unless drop=False)."""
-    ids = exercise_ids()
+    ids = exercise_ids(lessons)
     try:
         _worker.warm_up()  # as the notebook's worker does: forks inherit warm imports
     except Exception:  # noqa: BLE001 - colder checks still work
@@ -333,6 +335,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("gradebook.csv"))
     parser.add_argument("--feedback", type=Path, default=Path("feedback"))
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--lessons", type=lambda text: [n.zfill(2) for n in text.split(",")],
+                        default=None, metavar="00,01",
+                        help="grade only these lessons' exercises (default: all)")
     parser.add_argument("--uid-base", type=int, default=UID_BASE,
                         help=f"as root, learner n runs as uid UID_BASE+n (default {UID_BASE})")
     parser.add_argument("--no-drop", action="store_true",
@@ -352,13 +357,14 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         rows = grade_class(root, jobs=args.jobs, uid_base=args.uid_base,
-                           drop=False if args.no_drop else None)
+                           drop=False if args.no_drop else None, lessons=args.lessons)
     except GradingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    write_gradebook(rows, args.out, exercise_ids())
+    graded = exercise_ids(args.lessons)
+    write_gradebook(rows, args.out, graded)
     summary = args.out.with_suffix(".md")
-    summary.write_text(class_summary(rows, exercise_ids()))
+    summary.write_text(class_summary(rows, graded))
     args.feedback.mkdir(parents=True, exist_ok=True)
     for graded in rows:
         (args.feedback / f"{safe_name(graded.learner)}.md").write_text(feedback(graded))
