@@ -361,10 +361,10 @@ def main(argv: list[str] | None = None) -> int:
     except GradingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    graded = exercise_ids(args.lessons)
-    write_gradebook(rows, args.out, graded)
+    graded_ids = exercise_ids(args.lessons)
+    write_gradebook(rows, args.out, graded_ids)
     summary = args.out.with_suffix(".md")
-    summary.write_text(class_summary(rows, graded))
+    summary.write_text(class_summary(rows, graded_ids))
     args.feedback.mkdir(parents=True, exist_ok=True)
     for graded in rows:
         (args.feedback / f"{safe_name(graded.learner)}.md").write_text(feedback(graded))
