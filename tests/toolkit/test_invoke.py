@@ -8,7 +8,9 @@ import py_compile
 import re
 import shutil
 import sys
+import tempfile
 import textwrap
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -454,3 +456,50 @@ def test_shutdown_stops_every_process() -> None:
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     assert invoke("handlers.hello.lambda_handler", project=FIXTURE).cold
+
+
+# --- a deployment package, run isolated ----------------------------------------------------------
+
+
+def _zip(folder: Path, target: Path) -> Path:
+    with zipfile.ZipFile(target, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                archive.write(path, path.relative_to(folder).as_posix())
+    return target
+
+
+def test_a_zip_runs_isolated_like_lambda(tmp_path: Path) -> None:
+    write(tmp_path, "probe.py", """
+        import importlib.util
+        import sys
+
+
+        def lambda_handler(event, context):
+            return {name: importlib.util.find_spec(name) is not None
+                    for name in ("boto3", "pydantic", "aws_lambda_powertools", "moto", "course",
+                                 "helper_from_layer")} | {"path0": sys.path[0]}
+        """)
+    write(tmp_path / "layer", "python/helper_from_layer.py", "X = 1\n")
+    zipped = _zip(tmp_path / "src", tmp_path / "function.zip")
+    layer = _zip(tmp_path / "layer" / "src", tmp_path / "layer.zip")
+    result = invoke("probe.lambda_handler", code=zipped, layers=[layer])
+    assert result.ok, result
+    seen = result.response
+    assert seen["boto3"], "the AWS SDK is part of Lambda's Python runtime"
+    assert not seen["pydantic"] and not seen["aws_lambda_powertools"] and not seen["moto"], (
+        "an isolated function sees this environment's packages")
+    assert seen["course"]  # the runtime itself (like /var/runtime)
+    assert seen["helper_from_layer"]
+    assert seen["path0"].startswith(tempfile.gettempdir())  # the unpacked package is /var/task
+
+
+def test_a_package_missing_a_dependency_fails_to_import_like_lambda(tmp_path: Path) -> None:
+    write(tmp_path, "handlers/app.py", "from aws_lambda_powertools import Logger\n"
+                                       "def lambda_handler(event, context):\n    return 1\n")
+    zipped = _zip(tmp_path / "src", tmp_path / "function.zip")
+    result = invoke("handlers.app.lambda_handler", code=zipped)
+    assert result.error["errorType"] == "Runtime.ImportModuleError"
+    assert "aws_lambda_powertools" in result.error["errorMessage"]
+    with pytest.raises(ValueError, match="at most 5 layers"):
+        invoke("handlers.app.lambda_handler", code=zipped, layers=[zipped] * 6)

@@ -26,12 +26,14 @@ exact byte; the init phase is cut at min(10 s, timeout + 2 s) instead of Lambda'
 from __future__ import annotations
 
 import atexit
+import hashlib
 import html
 import json
 import math
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,6 +41,7 @@ import tempfile
 import threading
 import time
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +58,7 @@ INIT_LIMIT_S = 10.0  # Lambda's limit for the init phase of an on-demand functio
 INIT_GRACE_S = 2.0  # the course's init limit is min(INIT_LIMIT_S, timeout + INIT_GRACE_S)
 MEMORY_RANGE_MB = (128, 10240)
 MAX_TIMEOUT_S = 900.0
+MAX_LAYERS = 5
 # Variables Lambda refuses in a function's configuration ("reserved keys").
 RESERVED_ENV = frozenset({
     "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
@@ -205,12 +209,14 @@ def _pretty(value: Any, limit: int = 4000) -> str:
 
 @dataclass(frozen=True)
 class _Config:
-    src: str
+    src: str  # LAMBDA_TASK_ROOT: the project's src folder, or an unpacked deployment package
     handler: str
     env: tuple[tuple[str, str], ...]
     memory_mb: int
     timeout: float
     function_name: str
+    layers: tuple[str, ...] = ()  # unpacked layers (each holds python/...), as /opt in Lambda
+    isolated: bool = False  # only the package, its layers and the standard library importable
 
     @property
     def function_arn(self) -> str:
@@ -265,6 +271,67 @@ def _exit_message(code: int | None) -> str:
     return "Runtime exited without providing a reason"
 
 
+_RUNTIME_FILES = ("__init__.py", "sandbox.py", "awslambda/__init__.py", "awslambda/runtime.py",
+                  "awslambda/context.py")
+# What Lambda's Python runtime ships besides the standard library: the AWS SDK.
+_RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+
+
+def _runtime_root() -> str:
+    """A folder holding only what Lambda keeps in /var/runtime: the course's runtime and the
+    AWS SDK (linked from this environment). An isolated function imports nothing else."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(b"".join((package / f).read_bytes() for f in _RUNTIME_FILES))
+    root = Path(tempfile.gettempdir()) / f"course-runtime-{digest.hexdigest()[:12]}"
+    if not (root / "course" / "awslambda" / "runtime.py").is_file():
+        import importlib.util
+
+        staging = Path(tempfile.mkdtemp(prefix="course-runtime-"))
+        for name in _RUNTIME_FILES:
+            (staging / "course" / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(package / name, staging / "course" / name)
+        for name in _RUNTIME_SDK:
+            spec = importlib.util.find_spec(name)
+            if spec and spec.origin:
+                origin = Path(spec.origin)
+                source = origin.parent if origin.name == "__init__.py" else origin
+                (staging / source.name).symlink_to(source)
+        try:
+            staging.rename(root)
+        except OSError:  # another process made it first
+            shutil.rmtree(staging, ignore_errors=True)
+    return str(root)
+
+
+def _unpacked(code: str | Path, what: str) -> Path:
+    """A folder with the content of `code` (a folder as it is, a .zip unpacked once)."""
+    path = Path(code).expanduser().resolve()
+    if path.is_dir():
+        return path
+    if not path.is_file() or not zipfile.is_zipfile(path):
+        raise FileNotFoundError(f"{what} {code} is neither a folder nor a .zip file")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    target = Path(tempfile.gettempdir()) / f"course-package-{digest}"
+    if not target.is_dir():
+        staging = Path(tempfile.mkdtemp(prefix="course-package-"))
+        with zipfile.ZipFile(path) as archive:
+            archive.extractall(staging)
+        try:
+            staging.rename(target)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _layer_paths(layers: tuple[str, ...]) -> list[str]:
+    """Where Lambda's Python runtime finds a layer's code: /opt/python and its site-packages."""
+    found = []
+    for layer in layers:
+        python = Path(layer) / "python"
+        found += [str(python), str(python / "lib" / f"python{_PY}" / "site-packages")]
+    return found
+
+
 def _child_env(config: _Config) -> dict[str, str]:
     env = dict(os.environ)
     # The kernel's own settings, not the function's (MPLBACKEND points at Jupyter's inline plots).
@@ -282,7 +349,9 @@ def _child_env(config: _Config) -> dict[str, str]:
         "LAMBDA_TASK_ROOT": config.src,
         "_HANDLER": config.handler,
         "TZ": ":UTC",
-        "PYTHONPATH": config.src,
+        "PYTHONPATH": os.pathsep.join(
+            [*([_runtime_root()] if config.isolated else []), config.src,
+             *_layer_paths(config.layers)]),
         "PYTHONUNBUFFERED": "1",  # prints reach the log even if the process is then killed
         "PYTHONIOENCODING": "utf-8",
     })
@@ -313,7 +382,8 @@ class _ExecutionEnvironment:
         try:
             with open(path, "ab") as log:
                 self.proc = subprocess.Popen(
-                    [sys.executable, "-m", "course.awslambda.runtime",
+                    [sys.executable, *(["-S"] if config.isolated else []),  # -S: no site-packages
+                     "-m", "course.awslambda.runtime",
                      str(command_read), str(result_write)],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                     pass_fds=(command_read, result_write), cwd=config.src,
@@ -458,7 +528,8 @@ def _normalize_handler(handler: str, src: Path, notes: list[str]) -> str:
 
 
 def _config(src: Path, handler: str, timeout: float, memory_mb: int,
-            env: dict[str, str] | None, function_name: str) -> _Config:
+            env: dict[str, str] | None, function_name: str, layers: tuple[str, ...] = (),
+            isolated: bool = False) -> _Config:
     if not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_TIMEOUT_S:
         raise ValueError(f"timeout must be a number of seconds in (0, {MAX_TIMEOUT_S:g}] "
                          f"(Lambda allows 1 to 900), not {timeout!r}")
@@ -480,14 +551,18 @@ def _config(src: Path, handler: str, timeout: float, memory_mb: int,
     if "COURSE_SANDBOX" in env:
         raise ValueError("env cannot switch the course sandbox: run "
                          "course.sandbox.allow_real_aws() in the kernel to opt out")
+    if len(layers) > MAX_LAYERS:
+        raise ValueError(f"Lambda allows at most {MAX_LAYERS} layers per function, "
+                         f"not {len(layers)}")
     return _Config(str(src), handler, tuple(sorted(env.items())), memory_mb, float(timeout),
-                   function_name)
+                   function_name, layers, isolated)
 
 
 def invoke(handler: str, event: dict | None = None, *, project: str | Path | None = None,
            timeout: float = 3.0, memory_mb: int = 128, cold: bool = False,
            env: dict[str, str] | None = None, function_name: str = "course-function",
-           ) -> Invocation:
+           code: str | Path | None = None, layers: tuple[str | Path, ...] | list[str | Path]
+           = ()) -> Invocation:
     """Run `handler(event, context)` as Lambda would and return what happened.
 
     handler: "handlers.api_handler.lambda_handler", relative to the project's src folder (the
@@ -495,14 +570,27 @@ def invoke(handler: str, event: dict | None = None, *, project: str | Path | Non
     ({} when None). project: the project folder (default: the course workspace). timeout (s)
     and memory_mb: the function's configuration. cold=True forces a fresh process. env: the
     function's environment variables.
+
+    code: a deployment package instead of the project (a .zip or a folder, its root being what
+    Lambda unpacks into /var/task), run isolated as in Lambda: the function imports only what
+    the package, its `layers` (.zip files or folders holding python/...) and the standard
+    library hold, never this environment's packages.
     """
-    src = workspace.src_dir(project)
-    if not src.is_dir():
-        raise FileNotFoundError(f"No source folder at {src}: the project must have a src/ folder "
-                                "holding handlers/, models/, services/ and utils/.")
     notes: list[str] = []
-    handler = _normalize_handler(handler, src, notes)
-    config = _config(src, handler, timeout, memory_mb, env, function_name)
+    if code is not None:
+        src = _unpacked(code, "code")
+        layer_dirs = tuple(str(_unpacked(layer, "layer")) for layer in layers)
+    else:
+        src = workspace.src_dir(project)
+        if not src.is_dir():
+            raise FileNotFoundError(f"No source folder at {src}: the project must have a src/ "
+                                    "folder holding handlers/, models/, services/ and utils/.")
+        if layers:
+            raise ValueError("layers go with a deployment package: pass code= too")
+        layer_dirs = ()
+        handler = _normalize_handler(handler, src, notes)
+    config = _config(src, handler, timeout, memory_mb, env, function_name, layer_dirs,
+                     isolated=code is not None)
     try:
         event_json = json.dumps({} if event is None else event, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
