@@ -503,3 +503,29 @@ def test_a_package_missing_a_dependency_fails_to_import_like_lambda(tmp_path: Pa
     assert "aws_lambda_powertools" in result.error["errorMessage"]
     with pytest.raises(ValueError, match="at most 5 layers"):
         invoke("handlers.app.lambda_handler", code=zipped, layers=[zipped] * 6)
+
+
+def test_cpu_share_follows_memory_where_a_cgroup_allows(project: Path) -> None:
+    from course.awslambda import _cgroup
+
+    write(project, "handlers/spin.py", """
+        import time
+
+
+        def lambda_handler(event, context):
+            started, cpu = time.perf_counter(), time.process_time()
+            while time.process_time() - cpu < 0.2:
+                pass
+            return time.perf_counter() - started
+        """)
+    probe = _cgroup.CpuShare(512, f"course-probe-{os.getpid()}")
+    can_limit = probe.limited
+    probe.close()
+    small = invoke("handlers.spin.lambda_handler", project=project, memory_mb=512,
+                   cpu_share=True, timeout=10)
+    assert small.ok, small
+    if can_limit:  # 512 MB is 0.29 vCPU: 0.2 s of computing takes about 0.7 s
+        assert small.response > 0.45 and not small.notes, (small.response, small.notes)
+    else:
+        assert any("CPU not limited" in note for note in small.notes)
+    assert _cgroup.vcpus(1769) == 1.0

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from course import workspace
+from course.awslambda._cgroup import CpuShare, vcpus
 from course.awslambda.runtime import peak_rss_kb
 from course.learner.views import AMBER, GREEN, RED
 from course.sandbox import ACCOUNT_ID, REGION
@@ -217,6 +218,7 @@ class _Config:
     function_name: str
     layers: tuple[str, ...] = ()  # unpacked layers (each holds python/...), as /opt in Lambda
     isolated: bool = False  # only the package, its layers and the standard library importable
+    cpu_share: bool = False  # the CPU Lambda gives memory_mb, where a cgroup can enforce it
 
     @property
     def function_arn(self) -> str:
@@ -378,6 +380,8 @@ class _ExecutionEnvironment:
         self.log_offset = 0
         command_read, self.commands = os.pipe()
         self.results, result_write = os.pipe()
+        self.cpu = CpuShare(config.memory_mb, f"course-fn-{os.getpid()}-{uuid.uuid4().hex[:8]}") \
+            if config.cpu_share else None
         self.started = time.perf_counter()
         try:
             with open(path, "ab") as log:
@@ -397,6 +401,8 @@ class _ExecutionEnvironment:
             os.close(command_read)
             os.close(result_write)
             os.unlink(path)
+        if self.cpu is not None:  # before the config goes out: the init phase runs limited
+            self.cpu.add(self.proc.pid)
         self.send({"src": config.src, "handler": config.handler, "timeout": config.timeout,
                    "function_arn": config.function_arn, "env": dict(config.env)})
 
@@ -478,6 +484,8 @@ class _ExecutionEnvironment:
     def close(self) -> None:
         self.kill()
         self.forget()
+        if self.cpu is not None:
+            self.cpu.close()
 
     def forget(self) -> None:
         """Close this process's copies of the pipes and the log, leaving the function alone."""
@@ -529,7 +537,7 @@ def _normalize_handler(handler: str, src: Path, notes: list[str]) -> str:
 
 def _config(src: Path, handler: str, timeout: float, memory_mb: int,
             env: dict[str, str] | None, function_name: str, layers: tuple[str, ...] = (),
-            isolated: bool = False) -> _Config:
+            isolated: bool = False, cpu_share: bool = False) -> _Config:
     if not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_TIMEOUT_S:
         raise ValueError(f"timeout must be a number of seconds in (0, {MAX_TIMEOUT_S:g}] "
                          f"(Lambda allows 1 to 900), not {timeout!r}")
@@ -555,14 +563,14 @@ def _config(src: Path, handler: str, timeout: float, memory_mb: int,
         raise ValueError(f"Lambda allows at most {MAX_LAYERS} layers per function, "
                          f"not {len(layers)}")
     return _Config(str(src), handler, tuple(sorted(env.items())), memory_mb, float(timeout),
-                   function_name, layers, isolated)
+                   function_name, layers, isolated, cpu_share)
 
 
 def invoke(handler: str, event: dict | None = None, *, project: str | Path | None = None,
            timeout: float = 3.0, memory_mb: int = 128, cold: bool = False,
            env: dict[str, str] | None = None, function_name: str = "course-function",
            code: str | Path | None = None, layers: tuple[str | Path, ...] | list[str | Path]
-           = ()) -> Invocation:
+           = (), cpu_share: bool = False) -> Invocation:
     """Run `handler(event, context)` as Lambda would and return what happened.
 
     handler: "handlers.api_handler.lambda_handler", relative to the project's src folder (the
@@ -575,6 +583,10 @@ def invoke(handler: str, event: dict | None = None, *, project: str | Path | Non
     Lambda unpacks into /var/task), run isolated as in Lambda: the function imports only what
     the package, its `layers` (.zip files or folders holding python/...) and the standard
     library hold, never this environment's packages.
+
+    cpu_share=True: the function gets the CPU Lambda gives memory_mb (one vCPU at 1,769 MB),
+    enforced with a Linux cgroup where this machine allows it (root, cgroup v1 or v2);
+    elsewhere a note says the CPU was not limited.
     """
     notes: list[str] = []
     if code is not None:
@@ -590,7 +602,7 @@ def invoke(handler: str, event: dict | None = None, *, project: str | Path | Non
         layer_dirs = ()
         handler = _normalize_handler(handler, src, notes)
     config = _config(src, handler, timeout, memory_mb, env, function_name, layer_dirs,
-                     isolated=code is not None)
+                     isolated=code is not None, cpu_share=cpu_share)
     try:
         event_json = json.dumps({} if event is None else event, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
@@ -623,6 +635,10 @@ def invoke(handler: str, event: dict | None = None, *, project: str | Path | Non
             if environment is None:
                 environment = _ExecutionEnvironment(config, fingerprint)
                 _POOL[key] = environment
+                if cpu_share and not (environment.cpu and environment.cpu.limited):
+                    notes.append("CPU not limited: this machine gives the course no writable "
+                                 "cgroup, so the function runs on a whole core, not on the "
+                                 f"{vcpus(memory_mb):.2f} vCPU Lambda gives {memory_mb} MB")
                 failed = _initialize(environment, request_id, notes)
                 if failed is not None:
                     _retire(key)
