@@ -44,7 +44,7 @@ NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "workspace", "build", "__py
                                     ".hypothesis", ".ruff_cache", ".pytest_cache",
                                     ".ipynb_checkpoints")
 CACHE = Path(os.environ.get("COURSE_BINDER_CACHE", "~/.cache/course-binder-sim")).expanduser()
-LAUNCH = "lab/tree/notebooks/00-welcome.ipynb"  # the badge's urlpath
+LAUNCH = "lab/tree/workspace/notebooks/00-welcome.ipynb"  # the badge's urlpath
 
 
 def env_key() -> str:
@@ -120,6 +120,14 @@ def binder_runtime_env(repo: Path, venv: Path, scratch: Path) -> dict[str, str]:
                      **{k: str(v) for k, v in dirs.items()})
 
 
+def test_the_release_badge_opens_what_binder_serves() -> None:
+    from urllib.parse import quote
+
+    from course.instructor import release
+
+    assert f"urlpath={quote(LAUNCH, safe='')}" in release.BINDER_URL
+
+
 def test_binder_files_reuse_the_root_requirements() -> None:
     lines = [line.strip() for line in (BINDER / "requirements.txt").read_text().splitlines()]
     includes = [line for line in lines if line and not line.startswith("#")]
@@ -176,9 +184,11 @@ def test_binder_launch_runs_lesson_00(binder_env: tuple[Path, Path, float],
             assert time.monotonic() < deadline, "JupyterLab did not answer /api/status in 90 s"
             time.sleep(0.25)
         lab_up = time.perf_counter() - start
-        # What the badge's launch URL opens, and the settings postBuild wrote.
+        # What the badge's launch URL opens (the learner's own copy of lesson 00, which
+        # binder/start made), and the settings the toolkit's install put in the environment.
         assert get(f"{base}/{LAUNCH}?token={token}")[0] == 200
-        status, body = get(f"{base}/api/contents/notebooks/00-welcome.ipynb?token={token}")
+        status, body = get(f"{base}/api/contents/workspace/notebooks/00-welcome.ipynb"
+                           f"?token={token}")
         assert status == 200 and json.loads(body)["type"] == "notebook"
         _, body = get(f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification"
                       f"?token={token}")
