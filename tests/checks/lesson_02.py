@@ -901,20 +901,6 @@ question(
 
 question(
     "2.e",
-    "The handler registers only `@app.exception_handler(Exception)`, answering 500. What "
-    "does a request for a route that does not exist get?",
-    ["404: unknown routes are answered before any exception handler runs",
-     "500: the resolver raises its own NotFoundError, and the Exception handler catches it",
-     "405 Method Not Allowed"],
-    answer=1,
-    why=["The resolver signals 'no such route' by raising NotFoundError, which goes through "
-         "the registered handlers like any exception.",
-         "Right: handlers are chosen along the exception's class hierarchy; NotFoundError is a "
-         "ServiceError is an Exception. A ServiceError handler keeps the 4xx.",
-         "Powertools answers an unknown route or method with 404, not 405."])
-
-question(
-    "2.f",
     "Which of these may you set on a **deployed** function?",
     ["POWERTOOLS_DEV=true, to get readable logs",
      "POWERTOOLS_METRICS_DISABLED=true, to save money",
@@ -927,3 +913,17 @@ question(
          "a saving.",
          "Right: those two configure the service name and the metric namespace; Terraform sets "
          "them in lesson 08. The other two are switches for tests and your machine."])
+
+question(
+    "2.f",
+    "The handler registers only `@app.exception_handler(Exception)`, answering 500. What "
+    "does a request for a route that does not exist get?",
+    ["404: unknown routes are answered before any exception handler runs",
+     "500: the resolver raises its own NotFoundError, and the Exception handler catches it",
+     "405 Method Not Allowed"],
+    answer=1,
+    why=["The resolver signals 'no such route' by raising NotFoundError, which goes through "
+         "the registered handlers like any exception.",
+         "Right: handlers are chosen along the exception's class hierarchy; NotFoundError is a "
+         "ServiceError is an Exception. A ServiceError handler keeps the 4xx.",
+         "Powertools answers an unknown route or method with 404, not 405."])
