@@ -255,8 +255,8 @@ def _(project: Project) -> None:
 
 
 @ex21.behaviour("the name is kept without surrounding spaces",
-                hint=["The exercise's table: the name is stored and answered without the spaces "
-                      "around it.",
+                hint=["Lesson 02, exercise 2.1's table: the name is stored and answered without "
+                      "the spaces around it.",
                       "Strip the name once, before you check it is not blank, and use that "
                       "value in the user."])
 def _(project: Project) -> None:
@@ -272,8 +272,8 @@ def _(project: Project) -> None:
 
 
 @ex21.behaviour("other fields of the body are ignored: never stored, never answered",
-                hint=["The exercise: the user is built from the name only. A client can send "
-                      "anything in a body.",
+                hint=["Lesson 02, exercise 2.1: the user is built from the name alone. A client "
+                      "can send anything in a body.",
                       "Build the user yourself, key by key. Copying the body into it lets a "
                       "client choose its own user_id or add a role."])
 def _(project: Project) -> None:
@@ -298,8 +298,8 @@ def _(project: Project) -> None:
 
 
 @ex21.behaviour("GET /users lists every user ([] when there are none); GET /users/<id> one",
-                hint=["The exercise's table: every user in a list, under 'users'. No users yet "
-                      "is a normal answer, not an error.",
+                hint=["Lesson 02, exercise 2.1's table: every user in a list, under 'users'. No "
+                      "users yet is a normal answer, not an error.",
                       "Keep users in the module-level USERS dict, keyed by user_id. A route "
                       "'/users/<user_id>' receives user_id as an argument."])
 def _(project: Project) -> None:
