@@ -35,16 +35,19 @@ def lambda_context() -> FakeLambdaContext:
 
 
 @pytest.fixture
-def capture_logs(monkeypatch: pytest.MonkeyPatch) -> Callable[[Logger], LogRecords]:
+def capture_logs(request: pytest.FixtureRequest) -> Callable[[Logger], LogRecords]:
     """capture_logs(logger) -> a function returning the JSON records that logger wrote since.
 
     A Powertools Logger's handler binds sys.stdout when the Logger is created (at import), so
-    capsys cannot see it: the handler is pointed at a buffer instead, and restored afterwards.
+    capsys cannot see it: the handler is pointed at a buffer instead (the standard library's
+    StreamHandler.setStream), and back at its stream when the test ends.
     """
 
     def capture(logger: Logger) -> LogRecords:
         buffer = io.StringIO()
-        monkeypatch.setattr(logger.registered_handler, "stream", buffer)
+        handler = logger.registered_handler
+        previous = handler.setStream(buffer)
+        request.addfinalizer(lambda: handler.setStream(previous))
         return lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
 
     return capture

@@ -46,9 +46,9 @@ def _placeholder(exercise_id: str | None) -> Callable[[re.Match[str]], str]:
 
 def _loader(exercise_id: str | None, path: str) -> str:
     label = f"Exercise {exercise_id}" if exercise_id else "This exercise"
-    return (f"# {label} changes your {path} from an earlier exercise. Run this cell: it loads\n"
-            "# your file here, as a %%save cell. Then change it as described above and run\n"
-            "# the cell again to save it.\n"
+    return (f"# {label} changes your {path}\n"
+            "# from an earlier exercise. Run this cell: it loads your file here, as a %%save\n"
+            "# cell. Then change it as described above and run the cell again to save it.\n"
             f"%load_saved {path}\n")
 
 
