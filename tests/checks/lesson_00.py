@@ -28,22 +28,22 @@ question(
     "In this kernel, outside any `with mock_aws():` block, you run "
     "`boto3.client(\"s3\").list_buckets()`. What happens?",
     ["It lists the buckets of the AWS account in your `~/.aws` profile",
-     "The sandbox refuses the connection before anything leaves this machine",
-     "moto answers with an empty list of buckets"],
-    answer=1,
+     "moto answers with an empty list of buckets",
+     "The sandbox refuses the connection before anything leaves this machine"],
+    answer=2,
     why=["`import course` ignores `~/.aws` and `AWS_PROFILE` and sets fake credentials. Your "
          "real account is never touched.",
-         "The network guard lets connections through only to this machine, and AWS is not on "
-         "it. You saw the error this gives in section 2.",
          "moto answers only inside `mock_aws()`. Outside it, boto3 tries the real endpoint, and "
-         "the sandbox blocks the attempt."])
+         "the sandbox blocks the attempt.",
+         "The network guard lets connections through only to this machine, and AWS is not on "
+         "it. The demo shows the error this gives."])
 
 question(
     "0.c",
     "A handler module has `HEADERS = {\"Content-Type\": \"application/json\"}` at the top, and "
     "its handler runs `HEADERS.update(extra)` on each request. The first request passes "
-    "`extra = {\"Set-Cookie\": \"session=alice\"}`; the next, a warm call in the same process, "
-    "passes `extra = {}`. Which headers does the second response have?",
+    "`extra = {\"Set-Cookie\": \"session=alice\"}`. The next request comes from Bob, a warm "
+    "call in the same process, with `extra = {}`. Which headers does Bob's response have?",
     ["Only Content-Type: each invocation starts from a fresh module",
      "Content-Type and Alice's Set-Cookie",
      "None: update() empties the dict"],
@@ -58,25 +58,40 @@ question(
     "0.d",
     "A bucket holds 2,500 objects. `s3.list_objects_v2(Bucket=...)` is called once, with no "
     "paginator. How many keys are in the response?",
-    ["2,500", "1,000, and IsTruncated is True", "0: large listings need a paginator"],
-    answer=1,
-    why=["A single call returns one page, and a page holds at most 1,000 keys.",
-         "The call returns one page of up to 1,000 keys with `IsTruncated: True`. The keys after "
+    ["1,000, and IsTruncated is True", "2,500", "0: large listings need a paginator"],
+    answer=0,
+    why=["The call returns one page of up to 1,000 keys with `IsTruncated: True`. The keys after "
          "that are never read unless you follow `NextContinuationToken`, which the paginator "
          "does for you.",
+         "A single call returns one page, and a page holds at most 1,000 keys.",
          "The first page always comes back. Only the following pages need another call."])
 
 question(
     "0.e",
+    "`event = events.api_gateway_rest(\"GET\", \"/hello\")` has no query string. What does "
+    "`event.get(\"queryStringParameters\", {}).get(\"name\")` do?",
+    ["Returns None: there is no name", "Returns {}", "Raises AttributeError: 'NoneType' object "
+     "has no attribute 'get'"],
+    answer=2,
+    why=["It would if the key were missing. Here the key is present and holds None, so the "
+         "default {} is never used.",
+         "The default {} is used only when the key is missing, and then the second .get() "
+         "returns None, not {}.",
+         "The key is present and holds None, so the first .get() returns None, and None has no "
+         ".get(). A missing key and a None value both need handling, which exercise 0.3 asks "
+         "for."])
+
+question(
+    "0.f",
     "You call `invoke()` twice in a row: the first call is a cold start, the second is warm. "
     "Which REPORT line has an **Init Duration**?",
-    ["Both of them", "Only the first (cold) one", "Only the second (warm) one"],
-    answer=1,
+    ["Both of them", "Only the second (warm) one", "Only the first (cold) one"],
+    answer=2,
     why=["A warm call reuses a process that already imported your module. There is no INIT "
          "phase to report.",
+         "The warm call is the one that skips INIT.",
          "INIT (starting Python and importing your module) happens once per execution "
-         "environment. Since August 2025 it is billed for zip functions on managed runtimes.",
-         "The warm call is the one that skips INIT."])
+         "environment. Since August 2025 it is billed for zip functions on managed runtimes."])
 
 # --- 0.1 ---------------------------------------------------------------------------------
 
@@ -295,7 +310,8 @@ def _(project: Project) -> None:
     with mock_aws():
         list_keys, s3 = _with_bucket(project, keys)
         got = _keys(list_keys(s3, BUCKET))
-        assert sorted(got) == sorted(keys), f"expected the {len(keys)} keys of the bucket, got {got}"
+        assert sorted(got) == sorted(keys), (
+            f"expected the {len(keys)} keys of the bucket, got {got}")
 
 
 @ex02.behaviour("only returns keys under the prefix, however deep",
