@@ -245,15 +245,29 @@ def _(project: Project) -> None:
     target = _table(config, "tool.ruff").get("target-version")
     if target is None:
         return
-    local = sys.version_info
     match = re.fullmatch(r"py3(\d+)", str(target))
     assert match and int(match.group(1)) >= 11, (
         f"[tool.ruff] target-version = {target!r}: Python 3.10 and older are not supported "
         "here (or leave it out, and ruff reads requires-python)")
-    assert int(match.group(1)) <= local.minor, (
-        f"[tool.ruff] target-version = {target!r}, but your tests run on Python "
-        f"3.{local.minor}: ruff would suggest syntax that Python cannot run (such as "
-        "`type X = ...` from 3.12). Use the oldest Python you run, or leave it out")
+    oldest = _oldest_minor(config)
+    assert int(match.group(1)) <= oldest, (
+        f"[tool.ruff] target-version = {target!r}, but the oldest Python you run is "
+        f"3.{oldest}: ruff would suggest syntax that Python cannot run (such as `type X = ...` "
+        "from 3.12). Use the oldest Python you run, not the Lambda runtime, or leave it out")
+
+
+def _oldest_minor(config: dict) -> int:
+    """The oldest Python 3 minor version requires-python admits (this machine's if unknown)."""
+    spec = _table(config, "project").get("requires-python")
+    try:
+        allowed = _admitted(spec) if isinstance(spec, str) else None
+    except AssertionError:
+        allowed = None
+    if allowed is not None:
+        for minor in range(8, 20):
+            if any(allowed.contains(f"3.{minor}.{patch}") for patch in (0, 99)):
+                return minor
+    return sys.version_info.minor
 
 
 # --- 1.2 ---------------------------------------------------------------------------------
