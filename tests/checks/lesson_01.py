@@ -69,8 +69,8 @@ question(
      "502: the KeyError escapes from the handler",
      "500 with `{\"message\": \"Error processing request\", \"error\": \"'httpMethod'\"}`"],
     answer=2,
-    why=["API Gateway sends what the integration's payload format says: 2.0 for HTTP APIs by "
-         "default. It converts nothing for you.",
+    why=["API Gateway sends what the integration's payload format version says (2.0 here). "
+         "It converts nothing for you.",
          "The guideline's `except Exception` catches the KeyError, so nothing escapes.",
          "The KeyError is caught and turned into a 500, and `str(e)` adds the missing key's "
          "name to the body. Every request of an HTTP API fails this way."])
