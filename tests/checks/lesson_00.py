@@ -302,16 +302,24 @@ def _(project: Project) -> None:
 @ex02.behaviour("returns the key of every object",
                 hint=["Section 2's demo lists a bucket: each item of Contents describes one "
                       "object.",
-                      "Return the 'Key' of each item, and use the client you are given."])
+                      "Return the 'Key' of each item, and make every call through the "
+                      "s3_client argument, never a client of your own."])
 def _(project: Project) -> None:
     from moto import mock_aws
 
     keys = ["a.txt", "docs/b.csv", "docs/c d.csv", "données/été+2026.json"]
     with mock_aws():
         list_keys, s3 = _with_bucket(project, keys)
+        calls: list[str] = []
+        s3.meta.events.register("before-call.s3",
+                                lambda model, **_: calls.append(model.name))
         got = _keys(list_keys(s3, BUCKET))
         assert sorted(got) == sorted(keys), (
             f"expected the {len(keys)} keys of the bucket, got {got}")
+        assert calls, (
+            "list_keys never called S3 through the client it was given: it made its own. A "
+            "function that uses the client it is given works with any account, region or "
+            "test double its caller chooses")
 
 
 @ex02.behaviour("only returns keys under the prefix, however deep",
