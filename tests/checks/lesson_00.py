@@ -189,10 +189,13 @@ def _(project: Project) -> None:
         "body as plain text")
 
 
-@ex01.behaviour("adds extra headers and keeps Content-Type",
+@ex01.behaviour("adds extra headers and keeps Content-Type unless the caller sets it",
                 hint=["Exercise 0.1: extra headers come on top of the defaults, not instead of "
-                      "them.",
-                      "The response's headers hold both: every default and every extra one."])
+                      "them, and a caller may send its own Content-Type (application/problem+json "
+                      "with an error, say).",
+                      "The response's headers hold every default and every extra one. When both "
+                      "name the same header, the order in which you combine them decides which "
+                      "value it keeps: the caller's must win."])
 def _(project: Project) -> None:
     call = "json_response(200, {}, headers={'Cache-Control': 'no-store', 'Location': '/u/42'})"
     headers = _headers(_response(project, 200, {}, headers={"Cache-Control": "no-store",
@@ -201,14 +204,6 @@ def _(project: Project) -> None:
         assert _header(headers, name, call) == value, f"for {call} the {name} header is missing"
     assert _is_json_type(_header(headers, "Content-Type", call)), (
         f"for {call} Content-Type went missing: the extras replaced the defaults")
-
-
-@ex01.behaviour("an extra header replaces the default of the same name",
-                hint=["Exercise 0.1: a caller may send another Content-Type (an error as "
-                      "application/problem+json, say). Their value wins.",
-                      "When you combine the defaults and the extras, the order decides which "
-                      "value a shared name keeps."])
-def _(project: Project) -> None:
     call = "json_response(400, {...}, headers={'Content-Type': 'application/problem+json'})"
     headers = _headers(_response(project, 400, {"title": "Bad request"},
                                  headers={"Content-Type": "application/problem+json"}), call)
