@@ -121,7 +121,7 @@ def test_worker_round_trip_and_survives_a_crash(tmp_path: Path) -> None:
     assert all(r["passed"] for r in _worker.run("0.1", course_home())["results"])
 
 
-def _probe_exercise(monkeypatch: pytest.MonkeyPatch, body) -> str:  # noqa: ANN001
+def _probe_exercise(monkeypatch: pytest.MonkeyPatch, body) -> str:
     """A throwaway exercise with a 0.2 s CPU limit whose one behaviour runs `body`."""
     from course.checks import exercises
 

@@ -29,7 +29,8 @@ class TestProcessEvent:
 class TestLambdaHandler:
     def test_success(self):
         response = api_handler.lambda_handler(V2, None)
-        assert (response["statusCode"], header(response, "content-type")) == (200, "application/json")
+        assert response["statusCode"] == 200
+        assert header(response, "content-type") == "application/json"
         assert json.loads(response["body"]) == {
             "message": "Success", "data": {"method": "DELETE", "path": "/users/7"}}
 

@@ -4,7 +4,9 @@ from handlers import api_handler
 from handlers.api_handler import lambda_handler, process_event
 
 REST_EVENT = {"httpMethod": "GET", "path": "/hello"}
-HTTP_API_EVENT = {"version": "2.0", "rawPath": "/hello", "requestContext": {"http": {"method": "GET"}}}
+HTTP_API_EVENT = {
+    "version": "2.0", "rawPath": "/hello", "requestContext": {"http": {"method": "GET"}},
+}
 
 
 @pytest.mark.parametrize("event", [REST_EVENT, HTTP_API_EVENT])
