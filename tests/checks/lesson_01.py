@@ -10,22 +10,19 @@ tests the broken copy. No working handler is written in this file: it ships to l
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
 import json
 import logging
 import os
 import platform
 import re
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import PurePosixPath
 from types import ModuleType
 from typing import Any
 
 from course.checks import LearnerError, Project, exercise, question
-from course.checks.kit import PytestRun, once, run_pytest
+from course.checks.kit import PytestRun, mutated, once, run_pytest
 
 RUNTIME = "3.13"  # the Lambda runtime the course targets (python3.13)
 
@@ -882,52 +879,6 @@ MUTANTS: dict[str, Mutant] = {
 }
 
 
-class _MutatingLoader(importlib.abc.Loader):
-    """The module's own loader, then the mutant: at import and at every reload."""
-
-    def __init__(self, loader: Any, mutate: Mutant) -> None:
-        self._loader, self._mutate = loader, mutate
-
-    def create_module(self, spec: Any) -> Any:
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module: ModuleType) -> None:
-        self._loader.exec_module(module)
-        self._mutate(module)
-
-    def __getattr__(self, name: str) -> Any:  # get_source, get_filename... for tracebacks
-        return getattr(self._loader, name)
-
-
-class _MutatingFinder(importlib.abc.MetaPathFinder):
-    """Finds the handler module as usual, and hands it to a _MutatingLoader."""
-
-    def __init__(self, name: str, mutate: Mutant) -> None:
-        self._name, self._mutate = name, mutate
-
-    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
-        if fullname != self._name:
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _MutatingLoader(spec.loader, self._mutate)
-        return spec
-
-
-@contextmanager
-def _mutated(mutate: Mutant | None) -> Iterator[None]:
-    """While active, importing (or reloading) the handler module yields the broken copy."""
-    if mutate is None:
-        yield
-        return
-    finder = _MutatingFinder(HANDLER, mutate)
-    sys.meta_path.insert(0, finder)
-    try:
-        yield
-    finally:
-        sys.meta_path.remove(finder)
-
-
 @once
 def _why_1_2_fails(project: Project) -> str:
     """Why exercise 1.2's behaviours fail on the learner's handler ('' if they pass)."""
@@ -963,7 +914,7 @@ def _run_tests(project: Project, variant: str, source: str) -> PytestRun:
     factory = logging.getLogRecordFactory()
     _forget_handler()
     try:
-        with _mutated(MUTANTS.get(variant)):
+        with mutated(HANDLER, MUTANTS.get(variant)):
             project.module(HANDLER)  # imported (and broken) before the tests import it
             return run_pytest({"test_api_handler.py": source})
     finally:
