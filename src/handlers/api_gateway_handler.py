@@ -135,6 +135,8 @@ def not_found(exc: NotFoundError) -> Response:
     return json_response(404, {"message": exc.msg})
 
 
+# The exception handlers (lesson 02, exercise 2.4): Powertools' HTTP errors keep their status,
+# anything else is a generic 500.
 # Handlers are looked up along the exception's MRO, so without this one the catch-all below
 # would also catch BadRequestError and turn every 4xx into a 500.
 @app.exception_handler(ServiceError)
@@ -160,6 +162,7 @@ def json_response(
     )
 
 
+# Above Tracer's decorator: the Logger's (lesson 02, exercise 2.2).
 @logger.inject_lambda_context(
     correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False
 )
