@@ -146,6 +146,7 @@ class EventSourceMapping:
         self.deleted: list[str] = []  # message ids deleted after a successful invocation
         self.returned: Counter[str] = Counter()  # message id -> times it went back to the queue
         self._labels: dict[str, str] = {}
+        self._peeks: Counter[str] = Counter()  # dead_letters() receives each message once
 
         attributes = sqs.get_queue_attributes(QueueUrl=queue_url,
                                               AttributeNames=["All"])["Attributes"]
@@ -314,8 +315,9 @@ class EventSourceMapping:
     # --- what happened -----------------------------------------------------------------------
 
     def dead_letters(self) -> list[dict[str, Any]]:
-        """The messages in the dead-letter queue: MessageId, Body and ApproximateReceiveCount.
-        (Peeking receives them, then makes them visible again at once.)"""
+        """The messages in the dead-letter queue: MessageId, Body and ApproximateReceiveCount
+        (the receives before this look: peeking receives them, then makes them visible again
+        at once)."""
         if not self.dead_letter_queue_arn:
             return []
         url = self.sqs.get_queue_url(QueueName=self.dead_letter_queue_arn.split(":")[-1])
@@ -329,10 +331,11 @@ class EventSourceMapping:
             if not messages:
                 break
             for message in messages:
+                self._peeks[message["MessageId"]] += 1
+                count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0))
                 found[message["MessageId"]] = {
                     "MessageId": message["MessageId"], "Body": message.get("Body", ""),
-                    "ApproximateReceiveCount": int(
-                        message.get("Attributes", {}).get("ApproximateReceiveCount", 0))}
+                    "ApproximateReceiveCount": count - self._peeks[message["MessageId"]]}
                 handles.append(message["ReceiptHandle"])
         for start in range(0, len(handles), 10):
             self.sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
