@@ -825,3 +825,16 @@ question("5.h", "A FIFO queue holds, in one message group, the updates 1, 2, 3 f
               "The FIFO processor stops at the first failure and reports the rest; they come "
               "back together, in order. (skip_group_on_error=True stops only that group.)",
               "1 succeeded and is deleted."])
+
+question("5.i", "The integration tests poll the moto queue themselves and call lambda_handler. "
+         "Why not create an event source mapping on moto with create_event_source_mapping?",
+         ["moto does not support create_event_source_mapping.",
+          "moto stores the mapping but, without Docker, never invokes a function: nothing would "
+          "read the queue.",
+          "A mapping would read the queue too slowly for a test."],
+         answer=1,
+         why=["It accepts the call (FunctionResponseTypes included) and reports the mapping as "
+              "Enabled.",
+              "moto's Lambda runs no code without Docker, so its mappings never fire: the test "
+              "plays the mapping's part, in a few lines.",
+              "Speed is not the issue: the mapping would never run at all."])

@@ -7,8 +7,10 @@ The users table is an in-memory fake, and idempotency is switched off
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import uuid
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -18,6 +20,19 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from services.dynamodb_service import ServiceError
 
 pytestmark = pytest.mark.filterwarnings("ignore:Disabling idempotency")
+
+
+@dataclass
+class FakeLambdaContext:
+    """The attributes Powertools reads from Lambda's context object."""
+
+    function_name: str = "signups-worker"
+    memory_limit_in_mb: int = 128
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:signups-worker"
+    aws_request_id: str = "0f6e3b1a-7b61-11e6-9a41-93e812345678"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
 
 
 class FakeUsersService:
@@ -34,10 +49,28 @@ class FakeUsersService:
 
 
 @pytest.fixture
-def sqs_handler(aws_credentials: None) -> ModuleType:
+def sqs_handler(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """The handler module, imported once fake credentials and a region are set: it creates
     Powertools' DynamoDB client at import, as it does in Lambda."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
     return importlib.import_module("handlers.sqs_handler")
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+@pytest.fixture
+def logs(sqs_handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    """What the handler's Logger writes from now on. (Its handler bound sys.stdout when the
+    module was imported, so capsys cannot see it.)"""
+    buffer = io.StringIO()
+    monkeypatch.setattr(sqs_handler.logger.registered_handler, "stream", buffer)
+    return buffer
 
 
 @pytest.fixture
@@ -120,14 +153,13 @@ def test_a_poison_message_names_fields_never_values(sqs_handler) -> None:
 
 
 def test_failures_are_logged_with_the_message_id_and_no_body(
-    sqs_handler, users, lambda_context, capture_logs
+    sqs_handler, users, lambda_context, logs
 ) -> None:
-    records = capture_logs(sqs_handler.logger)
     event = sqs_event(signup("Ada", "ada@example.com"), signup("Mallory", "mallory.private@"))
     failed = event["Records"][1]["messageId"]
 
     sqs_handler.lambda_handler(event, lambda_context)
 
-    logged = records()
+    logged = [json.loads(line) for line in logs.getvalue().splitlines()]
     assert any(r["level"] == "WARNING" and r.get("message_id") == failed for r in logged)
     assert "mallory.private" not in json.dumps(logged)
