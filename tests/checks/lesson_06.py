@@ -572,7 +572,7 @@ def _(project: Project) -> None:
         "retries")
 
 
-question("6.d", "`for line in S3Object(bucket=..., key=...)` (Powertools' streaming utility) "
+question("6.e", "`for line in S3Object(bucket=..., key=...)` (Powertools' streaming utility) "
          "over a 3-line CSV. What does each iteration give?",
          ["One line of text.",
           "A chunk of up to 1 KiB of bytes, whatever the lines are.",
@@ -739,7 +739,7 @@ def _(project: Project) -> None:
         assert secret not in text, f"the logs hold {secret!r}, from the file's rows"
 
 
-question("6.e", "S3 invokes the guideline's handler for an upload; DynamoDB is down, so the "
+question("6.d", "S3 invokes the guideline's handler for an upload; DynamoDB is down, so the "
          "handler catches the error and returns {\"statusCode\": 500}. What does Lambda do?",
          ["Retries the event twice, then sends it to the on-failure destination.",
           "Nothing more: to Lambda the function returned, so the invocation succeeded.",
@@ -752,7 +752,7 @@ question("6.e", "S3 invokes the guideline's handler for an upload; DynamoDB is d
               "S3 handed the event to Lambda's queue for asynchronous invocations; it does "
               "not hear how the function did."])
 
-question("6.f", "The import function writes its report to imports/report.csv in the bucket "
+question("6.g", "The import function writes its report to imports/report.csv in the bucket "
          "that notifies it for imports/*.csv. What happens?",
          ["Nothing special: the report is just another file.",
           "The report notifies the function, which imports it and writes another report: a "
@@ -914,7 +914,7 @@ def _(project: Project) -> None:
         "do not report")
 
 
-question("6.g", "Why put an SQS queue between S3 and the import function instead of letting S3 "
+question("6.h", "Why put an SQS queue between S3 and the import function instead of letting S3 "
          "invoke it directly?",
          ["Direct invocation loses every event whose function fails.",
           "The queue keeps each notification until it is processed, under your control: "
@@ -929,7 +929,7 @@ question("6.g", "Why put an SQS queue between S3 and the import function instead
               "in each message's body.",
               "It can: that is the asynchronous invocation of sections 4 and 6."])
 
-question("6.h", "Your integration test feeds moto's S3 notification to Powertools' parser with "
+question("6.i", "Your integration test feeds moto's S3 notification to Powertools' parser with "
          "`parse(event, model=S3Model)`. What happens?",
          ["It parses: moto sends S3's exact format.",
           "It fails validation: moto's records lack fields S3 sends (userIdentity, "
@@ -943,7 +943,7 @@ question("6.h", "Your integration test feeds moto's S3 notification to Powertool
               "Neither the parser nor the data class decodes keys: unquote_plus is yours to "
               "call."])
 
-question("6.i", "A CSV import must survive a retry after it failed half-way (row 500 of 1,000). "
+question("6.f", "A CSV import must survive a retry after it failed half-way (row 500 of 1,000). "
          "Why is Powertools' idempotency, keyed on the object version, not enough here?",
          ["It is enough: the second attempt returns the saved result.",
           "A failed attempt leaves no saved result (Powertools deletes the in-progress record "
