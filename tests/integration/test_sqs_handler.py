@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from services.dynamodb_service import DynamoDBService, ServiceError
+from services.dynamodb_service import DynamoDBService
 from services.idempotency import create_idempotency_table
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -105,7 +105,7 @@ def test_a_failure_is_retried_until_it_succeeds(
     def flaky_save(self: DynamoDBService, item: dict, **options: Any) -> None:
         if refusals.get(item["email"], 0):
             refusals[item["email"]] -= 1
-            raise ServiceError("DynamoDB save_item failed")
+            raise RuntimeError("DynamoDB save_item failed (throttled)")
         real_save(self, item, **options)
 
     monkeypatch.setattr(DynamoDBService, "save_item", flaky_save)

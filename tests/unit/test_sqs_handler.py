@@ -17,8 +17,6 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from services.dynamodb_service import ServiceError
-
 pytestmark = pytest.mark.filterwarnings("ignore:Disabling idempotency")
 
 
@@ -35,6 +33,10 @@ class FakeLambdaContext:
         return 30_000
 
 
+class Throttled(Exception):
+    """What a throttled table gives the handler (DynamoDBService raises its own error)."""
+
+
 class FakeUsersService:
     """save_item of DynamoDBService, into a dict; refuses the emails in `failing`."""
 
@@ -44,7 +46,7 @@ class FakeUsersService:
 
     def save_item(self, item: dict[str, Any], *, overwrite: bool = False) -> None:
         if item["email"] in self.failing:
-            raise ServiceError("DynamoDB save_item failed")
+            raise Throttled("DynamoDB save_item failed")
         self.items[item["user_id"]] = item
 
 
