@@ -250,7 +250,7 @@ def _(project: Project) -> None:
 
 def _unused_imports(tree: ast.Module) -> list[str]:
     bound: dict[str, str] = {}
-    for node in tree.body:
+    for node in ast.walk(tree):  # module level and inside functions alike
         if isinstance(node, ast.Import):
             for alias in node.names:
                 bound[alias.asname or alias.name.split(".")[0]] = alias.name
