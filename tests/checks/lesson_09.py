@@ -207,8 +207,9 @@ class Output:
 @contextlib.contextmanager
 def _captured() -> Iterator[Output]:
     buffer = io.StringIO()
-    loggers = [logging.getLogger()] + [logger for logger in logging.Logger.manager.loggerDict
-                                       .values() if isinstance(logger, logging.Logger)]
+    # the function's loggers (a test runner's capture handlers on the root logger stay)
+    loggers = [logger for logger in logging.Logger.manager.loggerDict.values()
+               if isinstance(logger, logging.Logger)]
     swapped = []
     for logger in loggers:
         for handler in logger.handlers:
