@@ -91,6 +91,8 @@ def create_signup() -> Response:
 @logger.inject_lambda_context(
     correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False, clear_state=True
 )
-@metrics.log_metrics(capture_cold_start_metric=True)
+@metrics.log_metrics(
+    capture_cold_start_metric=True,  # ColdStart, on the first invocation of each environment
+)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
