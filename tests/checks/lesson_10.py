@@ -337,15 +337,16 @@ def _(project: Project) -> None:
                             "run as Lambda runs it, your report failed: "
                             f"{result.error.get('errorType')}: "
                             f"{str(result.error.get('errorMessage'))[:200]}")
-                    inits[label].append(result.init_duration_ms or 0.0)
+                    inits[label].append(result.init_cpu_ms or 0.0)
         finally:
             shutdown()
     yours, theirs = statistics.median(inits["yours"]), statistics.median(inits["baseline"])
     ratio = yours / theirs
     assert ratio <= INIT_RATIO, (
-        f"median Init Duration over {ROUNDS} cold starts each: yours {yours:.0f} ms, the "
-        f"baseline's {theirs:.0f} ms (ratio {ratio:.2f}); expected at most {INIT_RATIO:.0%} of "
-        "the baseline's. Every cold start waits for, and is billed for, the whole init")
+        f"median init over {ROUNDS} cold starts each (its CPU time, which a busy machine does "
+        f"not inflate as it does the Init Duration): yours {yours:.0f} ms, the baseline's "
+        f"{theirs:.0f} ms (ratio {ratio:.2f}); expected at most {INIT_RATIO:.0%} of the "
+        "baseline's. Every cold start waits for, and is billed for, the whole init")
 
 
 # --- 10.2 --------------------------------------------------------------------------------

@@ -73,7 +73,9 @@ def _terms(pattern: str) -> list[str]:
 
 
 def _terms_match(pattern: str, message: str) -> bool:
-    required, optional, excluded = [], [], []
+    required: list[str] = []
+    optional: list[str] = []
+    excluded: list[str] = []
     for term in _terms(pattern):
         kind = term[0] if term[0] in "?-" and len(term) > 1 else ""
         text = term[1:] if kind else term
