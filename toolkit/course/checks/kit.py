@@ -5,6 +5,9 @@ of a check module (this module imports only the standard library until a helper 
   calling a learner's handler directly in the check.
 - `run_pytest()`: run test files (the learner's own, or the check's against the learner's
   fixtures) in this process, and read what passed, failed or did not load.
+- `mutated(module, mutate)`: while active, importing (or reloading) one of the learner's
+  modules gives a broken copy of it (`mutate(module)` patches it after it loads), to prove
+  that the learner's own tests catch that bug.
 - `once`: a per-run cache. Every check runs in a fresh child process, so a result cached
   here lives exactly as long as one `check()`: compute the learner's test run once, assert
   on it in several behaviours.
@@ -14,6 +17,8 @@ from __future__ import annotations
 
 import functools
 import gc
+import importlib.abc
+import importlib.machinery
 import os
 import re
 import shutil
@@ -21,9 +26,11 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
 from course.awslambda.context import LambdaContext
@@ -137,3 +144,51 @@ def run_pytest(files: Mapping[str, str], *, plugins: tuple[object, ...] = ()) ->
     if collector.timed_out:
         raise BehaviourTimeout
     return collector.run
+
+
+class _MutatingLoader(importlib.abc.Loader):
+    """The module's own loader, then the mutation: at import and at every reload."""
+
+    def __init__(self, loader: Any, mutate: Callable[[ModuleType], None]) -> None:
+        self._loader, self._mutate = loader, mutate
+
+    def create_module(self, spec: Any) -> Any:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._loader.exec_module(module)
+        self._mutate(module)
+
+    def __getattr__(self, name: str) -> Any:  # get_source, get_filename... for tracebacks
+        return getattr(self._loader, name)
+
+
+class _MutatingFinder(importlib.abc.MetaPathFinder):
+    """Finds one module as usual and hands it to a _MutatingLoader."""
+
+    def __init__(self, name: str, mutate: Callable[[ModuleType], None]) -> None:
+        self._name, self._mutate = name, mutate
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname != self._name:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _MutatingLoader(spec.loader, self._mutate)
+        return spec
+
+
+@contextmanager
+def mutated(module: str, mutate: Callable[[ModuleType], None] | None) -> Iterator[None]:
+    """While active, importing (or reloading) `module` ("handlers.api_handler") gives the
+    copy `mutate` broke; the learner's tests may import it however they like. Forget the
+    module (del sys.modules[...]) before and after, so no copy outlives the block."""
+    if mutate is None:
+        yield
+        return
+    finder = _MutatingFinder(module, mutate)
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
