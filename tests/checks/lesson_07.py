@@ -609,8 +609,8 @@ def _assert_platform(target: Path, arch: str) -> None:
     assert not wrong, (
         f"for arch={arch!r} and python '3.13' the compiled modules are {', '.join(wrong)}; "
         f"Lambda's python3.13 on {arch} imports only *.cpython-313-{ARCHES[arch]}-linux-gnu.so. "
-        "A build for your laptop's platform or Python fails there with "
-        "\"No module named 'pydantic_core._pydantic_core'\"")
+        "A build for your laptop's platform or Python fails there at import, on every "
+        "invocation")
 
 
 @ex72.behaviour("arch='arm64': the compiled dependencies are python3.13 builds for Linux aarch64",
@@ -1220,9 +1220,9 @@ question(
     answer=1,
     why=["pydantic's own code is Python, but it depends on pydantic-core, which is compiled "
          "(Rust): one wheel per platform and Python version.",
-         "Right: Lambda's Python looks for *.cpython-313-aarch64-linux-gnu.so and finds a "
-         "darwin 3.12 one: Runtime.ImportModuleError, \"No module named "
-         "'pydantic_core._pydantic_core'\".",
+         "Right: Lambda's Python loads only *.cpython-313-aarch64-linux-gnu.so and finds a "
+         "darwin 3.12 one: Runtime.ImportModuleError on every invocation (section 2 shows the "
+         "error).",
          "Lambda never compiles anything: the zip is unpacked and imported as it is."])
 
 question(
@@ -1230,7 +1230,7 @@ question(
     "Why does the course leave boto3 out of requirements-lambda.txt?",
     ["Because boto3 cannot be installed with --platform",
      "Because the python3.13 runtime already has boto3 (and botocore): pinning it adds about "
-     "20 MB unzipped, but freezes the version you tested",
+     "30 MB unzipped, but freezes the version you tested",
      "Because Lambda refuses zips that contain boto3"],
     answer=1,
     why=["boto3 is pure Python: it installs for any platform.",
@@ -1265,3 +1265,60 @@ question(
          "Right: layers share and organise dependencies (and the 250 MB limit counts them "
          "too); they do not make imports cheaper.",
          "Not that dramatic: the time to import is what it was without the layer."])
+
+question(
+    "7.e",
+    "Your build runs `pip install --find-links wheelhouse -r requirements-lambda.txt ...` "
+    "without `--no-index`. One pinned package is missing from the wheelhouse. What happens?",
+    ["The install fails: --find-links replaces the package index",
+     "pip quietly downloads it from its index (PyPI): the build needs the network and takes "
+     "whatever the index serves that day",
+     "pip skips the missing package and installs the others"],
+    answer=1,
+    why=["--find-links adds a place to look; the index stays in use until --no-index removes it.",
+         "Right: only --no-index makes the wheelhouse the one source. Hashes still protect "
+         "you from a different file, but the build is no longer offline or repeatable.",
+         "pip never skips a requirement: it installs it or fails."])
+
+question(
+    "7.f",
+    "This kernel runs Python 3.11. You build the layer for python3.13 on x86_64 — this "
+    "machine's architecture — and run it with `invoke(code=..., layers=[...])`. What happens?",
+    ["It works: same architecture, same Linux",
+     "The import fails: the compiled modules are built for CPython 3.13 "
+     "(*.cpython-313-x86_64-linux-gnu.so), which 3.11 does not load",
+     "It works, more slowly: Python 3.11 emulates 3.13"],
+    answer=1,
+    why=["The architecture matches, but a compiled module is built for one Python version's "
+         "ABI too.",
+         "Right: that is why the proof uses the same pins built for the interpreter at hand, "
+         "and the runtime builds are checked by their tags.",
+         "No Python runs modules compiled for another version."])
+
+question(
+    "7.g",
+    "A function with a 10-second timeout calls DynamoDB through a boto3 client created with "
+    "the defaults, and DynamoDB's endpoint stops answering. What happens?",
+    ["botocore gives up after 1 second and your code logs the error",
+     "Lambda ends the invocation at 10 seconds while botocore is still waiting (its defaults "
+     "are 60 s to connect and 60 s per read, with retries): nothing of yours is logged",
+     "boto3 never waits: DynamoDB calls are asynchronous"],
+    answer=1,
+    why=["botocore's defaults are far longer: 60 seconds each for connecting and reading.",
+         "Right: set connect_timeout, read_timeout and retries with botocore's Config so that "
+         "your code gets control back before the function's timeout.",
+         "boto3 calls are synchronous: the thread waits for the answer."])
+
+question(
+    "7.h",
+    "Your Dockerfile says `FROM public.ecr.aws/lambda/python:3.13`. You rebuild an unchanged "
+    "project a month later. Is the image the same?",
+    ["Yes: the tag names one image forever",
+     "Not necessarily: AWS republishes :3.13 with patches, so the base (and your image) can "
+     "differ; a @sha256 digest names one exact image",
+     "No: Docker always pulls :latest"],
+    answer=1,
+    why=["Tags move: AWS updates its base images regularly under the same tag.",
+         "Right: pin the digest, and update it on purpose (a reviewed change), to get patches "
+         "without surprises.",
+         "Docker pulls the tag you name; :latest is only the default when you name none."])
