@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Deliberately simple (email-validator is not a dependency): one "@", a dot in the domain.
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# A user id, as User.new makes them: str(uuid.uuid4()), lower case.
+USER_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class UserCreate(BaseModel):
@@ -61,3 +63,11 @@ class ListQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     limit: int = Field(default=10, ge=1, le=100)
+    next: str | None = None  # the cursor of a page: the last user id of the previous one
+
+    @field_validator("next")
+    @classmethod
+    def _a_user_id(cls, value: str | None) -> str | None:
+        if value is not None and not USER_ID.fullmatch(value):
+            raise ValueError("must be the 'next' value of an earlier page")
+        return value

@@ -1,7 +1,7 @@
-"""A small DynamoDB table wrapper: conditional writes, full pagination, own exceptions.
+"""A small DynamoDB table wrapper: conditional writes, every page read, its own exceptions.
 
-Callers never see botocore's ClientError: they catch ItemAlreadyExists, ItemNotFound or
-ServiceError, so a handler can map each one to an HTTP status without knowing boto3.
+Callers never see botocore's exceptions: they catch ItemAlreadyExists, ItemNotFound or
+DynamoDBError, so a handler can map each one to an HTTP status without knowing boto3.
 """
 
 from __future__ import annotations
@@ -20,15 +20,15 @@ logger = logging.getLogger(__name__)
 Item = dict[str, Any]
 
 
-class ServiceError(Exception):
+class DynamoDBError(Exception):
     """DynamoDB failed for a reason the caller cannot fix (throttling, permissions, network)."""
 
 
-class ItemAlreadyExists(ServiceError):
+class ItemAlreadyExists(DynamoDBError):
     """A create-only write found an item with the same key."""
 
 
-class ItemNotFound(ServiceError):
+class ItemNotFound(DynamoDBError):
     """The item to delete does not exist."""
 
 
@@ -57,7 +57,7 @@ class DynamoDBService:
     def save_item(self, item: Item, *, overwrite: bool = False) -> None:
         """Write an item; unless overwrite=True, raise ItemAlreadyExists if its key is taken."""
         options: dict[str, Any] = {}
-        if not overwrite:
+        if not overwrite:  # one conditional write: no window between a read and the write
             options["ConditionExpression"] = Attr(self.partition_key).not_exists()
         with _translate_errors("save_item", on_condition=ItemAlreadyExists):
             self._table.put_item(Item=item, **options)
@@ -72,34 +72,41 @@ class DynamoDBService:
         self, key_name: str, key_value: Any, *, index_name: str | None = None
     ) -> list[Item]:
         """All items whose key_name equals key_value, reading every page (1 MB each)."""
-        params: dict[str, Any] = {"KeyConditionExpression": Key(key_name).eq(key_value)}
+        # Key() lets boto3 write the expression with placeholders (#n0 = :v0): attribute names
+        # such as name or status are reserved words that DynamoDB refuses in a written one.
+        params: Item = {"KeyConditionExpression": Key(key_name).eq(key_value)}
         if index_name:
             params["IndexName"] = index_name
         with _translate_errors("query_items"):
             return _read_pages(self._table.query, params)
 
-    def scan_items(self, *, limit: int) -> list[Item]:
-        """Up to `limit` items in no particular order. A Scan reads the table itself, not an
-        index: keep it for small tables or bounded pages like this one."""
+    def scan_items(self, *, limit: int, start_key: Item | None = None) -> list[Item]:
+        """Up to `limit` items in no particular order; with start_key (the key of the last item
+        of an earlier page), the items after it. A Scan reads the table itself, not an index:
+        keep it for small tables or bounded pages like these."""
+        params: Item = {"ExclusiveStartKey": start_key} if start_key else {}
         with _translate_errors("scan_items"):
-            return _read_pages(self._table.scan, {"Limit": limit}, limit=limit)
+            return _read_pages(self._table.scan, params, limit=limit)
 
 
 def _read_pages(operation: Any, params: Item, *, limit: int | None = None) -> list[Item]:
-    """Call a query/scan until DynamoDB stops returning LastEvaluatedKey or `limit` is met."""
+    """Call a query or scan page after page, following LastEvaluatedKey, until there are no
+    more pages or `limit` items; with a limit, each call asks only for the items missing."""
     items: list[Item] = []
     while True:
+        if limit is not None:
+            params = {**params, "Limit": limit - len(items)}  # never read more than needed
         page = operation(**params)
         items.extend(page.get("Items", []))
         next_start = page.get("LastEvaluatedKey")
         if next_start is None or (limit is not None and len(items) >= limit):
-            return items[:limit]
+            return items
         params = {**params, "ExclusiveStartKey": next_start}
 
 
 @contextmanager
 def _translate_errors(
-    operation: str, *, on_condition: type[ServiceError] | None = None
+    operation: str, *, on_condition: type[DynamoDBError] | None = None
 ) -> Iterator[None]:
     """Turn botocore errors into this module's exceptions; log the unexpected ones."""
     try:
@@ -110,10 +117,10 @@ def _translate_errors(
             raise on_condition(operation) from exc
         # One line here; the caller that finally handles the error logs the traceback.
         logger.error("DynamoDB %s failed: %s", operation, code)
-        raise ServiceError(f"DynamoDB {operation} failed") from exc
-    except BotoCoreError as exc:
+        raise DynamoDBError(f"DynamoDB {operation} failed") from exc
+    except BotoCoreError as exc:  # no answer at all: timeouts, connections, credentials
         logger.error("DynamoDB %s failed: %s", operation, type(exc).__name__)
-        raise ServiceError(f"DynamoDB {operation} failed") from exc
+        raise DynamoDBError(f"DynamoDB {operation} failed") from exc
 
 
 def create_users_table(resource: Any, name: str = "users") -> Any:

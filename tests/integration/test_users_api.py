@@ -51,8 +51,25 @@ def test_list_with_limit(rest_event, lambda_context) -> None:
     assert (status, page["count"], len(page["users"])) == (200, 3, 3)
 
     status, everything = call(rest_event("GET", "/users"), lambda_context)
-    assert (status, everything["count"]) == (200, 5)
+    assert (status, everything["count"], everything["next"]) == (200, 5, None)
     assert {u["email"] for u in everything["users"]} == {f"user{n}@example.com" for n in range(5)}
+
+
+def test_next_pages_through_every_user_once(rest_event, lambda_context) -> None:
+    for n in range(5):
+        body = {"name": f"User {n}", "email": f"user{n}@example.com"}
+        assert call(rest_event("POST", "/users", body=body), lambda_context)[0] == 201
+
+    seen: list[str] = []
+    query = {"limit": "2"}
+    for _ in range(5):  # 2 + 2 + 1 users: three pages, the last one without a next
+        status, page = call(rest_event("GET", "/users", query=query), lambda_context)
+        assert status == 200
+        seen += [user["email"] for user in page["users"]]
+        if page["next"] is None:
+            break
+        query = {"limit": "2", "next": page["next"]}
+    assert sorted(seen) == [f"user{n}@example.com" for n in range(5)]
 
 
 def test_unknown_user_is_a_404(rest_event, lambda_context) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from handlers import api_gateway_handler
 from handlers.api_gateway_handler import lambda_handler
-from services.dynamodb_service import ItemAlreadyExists, ServiceError
+from services.dynamodb_service import DynamoDBError, ItemAlreadyExists
 
 ADA = {"name": "Ada", "email": "ada@example.com"}
 
@@ -35,8 +35,10 @@ class FakeUsersService:
     def query_items(self, key_name: str, key_value: Any, *, index_name: str | None = None):
         return [item for item in self.items.values() if item.get(key_name) == key_value]
 
-    def scan_items(self, *, limit: int) -> list[dict[str, Any]]:
-        return list(self.items.values())[:limit]
+    def scan_items(self, *, limit: int, start_key: dict[str, Any] | None = None):
+        after = start_key["user_id"] if start_key else ""
+        return sorted((u for u in self.items.values() if u["user_id"] > after),
+                      key=lambda u: u["user_id"])[:limit]
 
 
 @pytest.fixture
@@ -59,7 +61,10 @@ def test_create_then_get_and_list(service, rest_event, lambda_context) -> None:
     assert service.items[user["user_id"]]["email"] == "ada@example.com"
 
     assert call(rest_event("GET", f"/users/{user['user_id']}"), lambda_context) == (200, user)
-    assert call(rest_event("GET", "/users"), lambda_context) == (200, {"users": [user], "count": 1})
+    assert call(rest_event("GET", "/users"), lambda_context) == (
+        200,
+        {"users": [user], "count": 1, "next": None},
+    )
 
 
 def test_list_applies_the_limit(service, rest_event, lambda_context) -> None:
@@ -72,6 +77,21 @@ def test_list_applies_the_limit(service, rest_event, lambda_context) -> None:
     status, body = call(rest_event("GET", "/users", query={"limit": "2"}), lambda_context)
 
     assert (status, body["count"], len(body["users"])) == (200, 2, 2)
+    assert body["next"] == body["users"][-1]["user_id"]  # a full page: there may be more
+
+    status, rest = call(
+        rest_event("GET", "/users", query={"limit": "2", "next": body["next"]}), lambda_context
+    )
+    assert (status, rest["count"], rest["next"]) == (200, 1, None)
+    assert {u["user_id"] for u in body["users"] + rest["users"]} == set(service.items)
+
+
+@pytest.mark.parametrize("cursor", ["abc", "", "00000000-0000-4000-8000-00000000000Z", "1 OR 1"])
+def test_invalid_cursor_is_a_400_naming_next(service, rest_event, lambda_context, cursor):
+    status, body = call(rest_event("GET", "/users", query={"next": cursor}), lambda_context)
+
+    assert status == 400
+    assert [error["field"] for error in body["errors"]] == ["next"]
 
 
 @pytest.mark.parametrize("limit", ["abc", "-1", "0", "100000", "1.5", ""])
@@ -174,8 +194,8 @@ def test_wrong_method_on_a_known_path_is_a_405(
 def test_storage_failure_is_a_generic_500_logged_in_detail(
     service, rest_event, lambda_context, monkeypatch, capture_logs
 ) -> None:
-    def failing_scan(*, limit: int) -> list:
-        raise ServiceError("DynamoDB scan failed on table/users-prod")
+    def failing_scan(*, limit: int, start_key: dict[str, Any] | None = None) -> list:
+        raise DynamoDBError("DynamoDB scan failed on table/users-prod")
 
     monkeypatch.setattr(service, "scan_items", failing_scan)
     log_records = capture_logs(api_gateway_handler.logger)

@@ -41,8 +41,10 @@ class MemoryUsers:
     def query_items(self, key_name: str, key_value: Any, *, index_name: str | None = None):
         return [item for item in self.items.values() if item.get(key_name) == key_value]
 
-    def scan_items(self, *, limit: int) -> list[dict[str, Any]]:
-        return list(self.items.values())[:limit]
+    def scan_items(self, *, limit: int, start_key: dict[str, Any] | None = None):
+        after = start_key["user_id"] if start_key else ""
+        return sorted((u for u in self.items.values() if u["user_id"] > after),
+                      key=lambda u: u["user_id"])[:limit]
 
 
 @pytest.fixture(autouse=True)

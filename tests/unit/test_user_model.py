@@ -28,6 +28,7 @@ def test_user_create_strips_and_normalises() -> None:
         ({"name": "   ", "email": "a@example.com"}, {"name"}),
         ({"name": "x" * 101, "email": "a@example.com"}, {"name"}),
         ({"name": "Ada", "email": "not-an-email"}, {"email"}),
+        ({"name": "Ada", "email": "ada@example.com <script>"}, {"email"}),  # a whole match
         ({"name": "Ada", "email": "a@example.com", "age": -1}, {"age"}),
         ({"name": "Ada", "email": "a@example.com", "age": 151}, {"age"}),
         ({"name": "Ada", "email": "a@example.com", "age": "36"}, {"age"}),  # strict: no coercion
@@ -39,6 +40,7 @@ def test_user_create_strips_and_normalises() -> None:
         "blank-name",
         "long-name",
         "bad-email",
+        "email-with-more",
         "negative-age",
         "old-age",
         "age-as-string",
@@ -91,3 +93,14 @@ def test_list_query_rejects_bad_limits(value: str) -> None:
         ListQuery.model_validate({"limit": value})
 
     assert error_fields(exc) == {"limit"}
+
+
+def test_list_query_next_is_a_user_id() -> None:
+    user_id = "3f2b8c1e-5d4a-4b6c-9e8f-7a6b5c4d3e2f"
+
+    assert ListQuery.model_validate({}).next is None
+    assert ListQuery.model_validate({"next": user_id}).next == user_id
+    for cursor in ("abc", "", user_id + "x", "x" + user_id):
+        with pytest.raises(ValidationError) as exc:
+            ListQuery.model_validate({"next": cursor})
+        assert error_fields(exc) == {"next"}
