@@ -1,0 +1,862 @@
+"""Hidden tests for lesson 08 (deploy with Terraform, a SAM template). Messages are written for
+the learner.
+
+Nothing here runs Terraform: the checks read terraform/*.tf with python-hcl2 and evaluate the
+expressions they need with a small evaluator (variables' defaults or given values, locals,
+references to resources and data sources, the functions this course's configuration uses),
+computing ARNs the way AWS forms them in moto's account (123456789012, us-east-1).
+
+Exercise 8.3 then proves least privilege: it builds each function's IAM policy from the
+learner's aws_iam_policy_document, creates the tables, queue and bucket the configuration names
+in moto, and runs the learner's own handlers with credentials that hold exactly that policy,
+with moto's IAM enforcement on (`course.learner.iam`); then it tries what the code never does,
+which must be denied. No working configuration is written in this file: it ships to learners.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from course.checks import LearnerError, Project, exercise, question
+from course.checks.kit import lambda_context, once
+
+FUNCTIONS = {"api": "handlers.api_gateway_handler.lambda_handler",
+             "worker": "handlers.sqs_handler.lambda_handler",
+             "importer": "handlers.s3_handler.lambda_handler"}
+RUNTIME = "python3.13"
+SUPPORTED = ("python3.13", "python3.14", "python3.12")
+# --- reading terraform/: every .tf file, evaluated with the variables' defaults -----------------
+
+TF_OPTIONS = None
+
+
+@dataclass
+class Terraform:
+    """The learner's terraform/ folder: blocks by kind, and an evaluator for their expressions."""
+
+    root: Path  # the project's root (terraform/ is below it)
+    resources: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    data: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    variables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    locals: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=dict)  # variable values for this evaluation
+
+    def resource(self, kind: str, name: str) -> dict[str, Any]:
+        found = self.resources.get(kind, {}).get(name)
+        if found is None:
+            raise AssertionError(f'terraform/ declares no resource "{kind}" "{name}"')
+        return found
+
+    def with_vars(self, **values: Any) -> Terraform:
+        return Terraform(self.root, self.resources, self.data, self.variables, self.locals,
+                         {**self.overrides, **values})
+
+    def value(self, expression: Any) -> Any:
+        return _evaluate(expression, self)
+
+    def attr(self, block: dict[str, Any], name: str, default: Any = None) -> Any:
+        return self.value(block[name]) if name in block else default
+
+
+def _blocks(value: Any) -> list[dict[str, Any]]:
+    """A nested block (e.g. environment { ... }) as a list of dicts, however hcl2 gave it."""
+    if isinstance(value, dict):
+        return [value]
+    return [v for v in value or [] if isinstance(v, dict)]
+
+
+@once
+def _terraform(project: Project) -> Terraform:
+    import hcl2
+    from hcl2 import SerializationOptions
+
+    folder = project.path("terraform")
+    files = sorted(folder.glob("*.tf")) if folder.is_dir() else []
+    if not files:
+        raise LearnerError("terraform/ has no .tf file yet: run the exercise cells that save them.")
+    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False,
+                                   with_comments=False)
+    model = Terraform(project.root)
+    seen: dict[tuple[str, str, str], str] = {}
+    for path in files:
+        text = path.read_text(errors="replace")
+        if "NotImplementedError" in text:
+            raise LearnerError(f"terraform/{path.name} still holds the exercise's placeholder: "
+                               "write your configuration in the cell and run it again.")
+        try:
+            parsed = hcl2.loads(text, serialization_options=options)
+        except Exception as exc:  # noqa: BLE001 - any parse error is the learner's to read
+            message = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            raise LearnerError(f"terraform/{path.name} is not valid HCL: {message}. "
+                               "`terraform fmt` shows where.") from None
+        for kind, store in (("resource", model.resources), ("data", model.data)):
+            for entry in parsed.get(kind, []):
+                for rtype, named in entry.items():
+                    for name, body in named.items():
+                        key = (kind, rtype, name)
+                        if key in seen:
+                            raise LearnerError(
+                                f'{kind} "{rtype}" "{name}" is declared twice (terraform/'
+                                f'{seen[key]} and terraform/{path.name}): Terraform refuses the '
+                                "whole configuration. Give each block its own name.")
+                        seen[key] = path.name
+                        store.setdefault(rtype, {})[name] = body
+        for entry in parsed.get("variable", []):
+            model.variables.update(entry)
+        for entry in parsed.get("locals", []):
+            model.locals.update(entry)
+    return model
+
+
+# --- an evaluator for the expressions python-hcl2 hands back as "${...}" strings --------------
+
+
+class Unknown:
+    """A value Terraform knows only after apply (or that this evaluator does not model)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __repr__(self) -> str:
+        return f"<{self.what}>"
+
+    __str__ = __repr__
+
+
+_TOKEN = re.compile(r"""\s*(?:
+    (?P<number>\d+(?:\.\d+)?)
+  | (?P<string>")
+  | (?P<op>==|!=|<=|>=|&&|\|\||=>|\.\.\.|[-+*/%<>!?:(){}\[\],.=])
+  | (?P<name>[A-Za-z_][\w-]*)
+  | (?P<heredoc><<-?\w+)
+)""", re.X)
+
+
+def _read_string(text: str, start: int) -> tuple[str, int]:
+    """The raw content of the string literal opening at text[start] ('"'), and the index after
+    it; ${...} inside it may hold quotes of their own."""
+    out, i, depth = [], start + 1, 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text):
+            out.append(text[i:i + 2])
+            i += 2
+            continue
+        if text.startswith("${", i):
+            depth += 1
+            out.append("${")
+            i += 2
+            continue
+        if char == "}" and depth:
+            depth -= 1
+        elif char == '"' and not depth:
+            return "".join(out), i + 1
+        out.append(char)
+        i += 1
+    raise ValueError("unterminated string")
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    tokens, i = [], 0
+    while i < len(text):
+        if text[i:].strip() == "":
+            break
+        match = _TOKEN.match(text, i)
+        if not match:
+            raise ValueError(f"cannot read {text[i:i + 20]!r}")
+        kind = match.lastgroup or ""
+        if kind == "string":
+            start = match.start("string")
+            raw, i = _read_string(text, start)
+            tokens.append(("string", raw))
+            continue
+        tokens.append((kind, match.group(kind)))
+        i = match.end()
+    return tokens
+
+
+def _unescape(raw: str) -> str:
+    return raw.replace('\\"', '"').replace("\\\\", "\\").replace("\\n", "\n")
+
+
+class _Parser:
+    def __init__(self, text: str, model: Terraform, scope: dict[str, Any]) -> None:
+        self.tokens = _tokens(text)
+        self.i = 0
+        self.model = model
+        self.scope = scope
+
+    def peek(self, offset: int = 0) -> tuple[str, str]:
+        index = self.i + offset
+        return self.tokens[index] if index < len(self.tokens) else ("end", "")
+
+    def take(self, value: str | None = None) -> tuple[str, str]:
+        token = self.peek()
+        if value is not None and token[1] != value:
+            raise ValueError(f"expected {value!r}, found {token[1]!r}")
+        self.i += 1
+        return token
+
+    def parse(self) -> Any:
+        value = self.conditional()
+        if self.peek()[0] != "end":
+            raise ValueError(f"unexpected {self.peek()[1]!r}")
+        return value
+
+    def conditional(self) -> Any:
+        condition = self.binary(0)
+        if self.peek()[1] == "?":
+            self.take("?")
+            yes = self.conditional()
+            self.take(":")
+            no = self.conditional()
+            if isinstance(condition, Unknown):
+                return Unknown("conditional")
+            return yes if condition else no
+        return condition
+
+    LEVELS = (("||",), ("&&",), ("==", "!="), ("<", ">", "<=", ">="), ("+", "-"),
+              ("*", "/", "%"))
+
+    def binary(self, level: int) -> Any:
+        if level == len(self.LEVELS):
+            return self.unary()
+        left = self.binary(level + 1)
+        while self.peek()[0] == "op" and self.peek()[1] in self.LEVELS[level]:
+            op = self.take()[1]
+            right = self.binary(level + 1)
+            left = _apply(op, left, right)
+        return left
+
+    def unary(self) -> Any:
+        if self.peek()[1] == "!":
+            self.take()
+            value = self.unary()
+            return Unknown("!") if isinstance(value, Unknown) else not value
+        if self.peek()[1] == "-":
+            self.take()
+            value = self.unary()
+            return Unknown("-") if isinstance(value, Unknown) else -value
+        return self.postfix(self.primary())
+
+    def postfix(self, value: Any) -> Any:
+        while True:
+            if self.peek()[1] == "[":
+                self.take("[")
+                index = self.conditional()
+                self.take("]")
+                try:
+                    value = value[index]
+                except (KeyError, IndexError, TypeError):
+                    value = Unknown("index")
+            elif self.peek()[1] == "." and self.peek(1)[0] in ("name", "number"):
+                self.take(".")
+                key = self.take()[1]
+                value = value.get(key, Unknown(key)) if isinstance(value, dict) else Unknown(key)
+            else:
+                return value
+
+    def primary(self) -> Any:
+        kind, text = self.take()
+        if kind == "number":
+            return float(text) if "." in text else int(text)
+        if kind == "string":
+            return _template(_unescape(text), self.model, self.scope)
+        if text == "(":
+            value = self.conditional()
+            self.take(")")
+            return value
+        if text == "[":
+            items = []
+            while self.peek()[1] != "]":
+                items.append(self.conditional())
+                if self.peek()[1] == ",":
+                    self.take(",")
+            self.take("]")
+            return items
+        if text == "{":
+            result = {}
+            while self.peek()[1] != "}":
+                key_token = self.take()
+                key = key_token[1] if key_token[0] != "string" else _unescape(key_token[1])
+                self.take() if self.peek()[1] in ("=", ":") else None
+                result[key] = self.conditional()
+                if self.peek()[1] == ",":
+                    self.take(",")
+            self.take("}")
+            return result
+        if kind == "name":
+            if text in ("true", "false"):
+                return text == "true"
+            if text == "null":
+                return None
+            if self.peek()[1] == "(":
+                return self.call(text)
+            return self.reference(text)
+        raise ValueError(f"unexpected {text!r}")
+
+    def call(self, name: str) -> Any:
+        self.take("(")
+        args = []
+        while self.peek()[1] != ")":
+            args.append(self.conditional())
+            if self.peek()[1] in (",", "..."):
+                self.take()
+        self.take(")")
+        return _function_call(name, args, self.model)
+
+    def reference(self, head: str) -> Any:
+        parts = [head]
+        while self.peek()[1] == "." and self.peek(1)[0] == "name":
+            self.take(".")
+            parts.append(self.take()[1])
+        return _resolve(parts, self.model, self.scope)
+
+
+def _apply(op: str, left: Any, right: Any) -> Any:
+    if isinstance(left, Unknown) or isinstance(right, Unknown):
+        return Unknown(op)
+    operations = {"||": lambda: left or right, "&&": lambda: left and right,
+                  "==": lambda: left == right, "!=": lambda: left != right,
+                  "<": lambda: left < right, ">": lambda: left > right,
+                  "<=": lambda: left <= right, ">=": lambda: left >= right,
+                  "+": lambda: left + right, "-": lambda: left - right,
+                  "*": lambda: left * right, "/": lambda: left / right,
+                  "%": lambda: left % right}
+    try:
+        return operations[op]()
+    except TypeError:
+        return Unknown(op)
+
+
+def _template(text: str, model: Terraform, scope: dict[str, Any]) -> Any:
+    """A string with ${...} parts; exactly one part and nothing else keeps its type."""
+    parts, i, out = [], 0, []
+    while True:
+        start = text.find("${", i)
+        if start < 0:
+            out.append(text[i:])
+            break
+        out.append(text[i:start])
+        depth, j = 1, start + 2
+        while j < len(text) and depth:
+            if text[j] == '"':
+                _, j = _read_string(text, j)
+                continue
+            depth += {"{": 1, "}": -1}.get(text[j], 0)
+            j += 1
+        expression = text[start + 2:j - 1]
+        value = _Parser(expression, model, scope).parse()
+        parts.append(value)
+        out.append(value)
+        i = j
+    if len(parts) == 1 and len(out) == 3 and out[0] == "" and out[2] == "":
+        return parts[0]
+    if any(isinstance(p, Unknown) for p in parts):
+        return Unknown("string")
+    return "".join(_to_string(p) for p in out)
+
+
+def _to_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def _evaluate(value: Any, model: Terraform, scope: dict[str, Any] | None = None) -> Any:
+    scope = scope or {}
+    if isinstance(value, dict):
+        return {k: _evaluate(v, model, scope) for k, v in value.items() if not k.startswith("__")}
+    if isinstance(value, list):
+        return [_evaluate(v, model, scope) for v in value]
+    if isinstance(value, str) and "${" in value:
+        try:
+            return _template(value, model, scope)
+        except (ValueError, RecursionError):
+            return Unknown("expression")
+    return value
+
+
+def _function_call(name: str, args: list[Any], model: Terraform) -> Any:
+    if any(isinstance(a, Unknown) for a in args) and name not in ("can", "merge", "jsonencode"):
+        return Unknown(name)
+    if name == "jsonencode":
+        return json.dumps(_plain(args[0]), separators=(",", ":"))
+    if name in ("filebase64sha256", "filesha256", "base64sha256", "file", "filebase64"):
+        return FileHash(name, _normal_path(str(args[0]), model))
+    if name == "merge":
+        merged: dict[str, Any] = {}
+        for arg in args:
+            if isinstance(arg, dict):
+                merged.update(arg)
+        return merged
+    simple = {"length": lambda a: len(a[0]), "max": lambda a: max(a), "min": lambda a: min(a),
+              "tostring": lambda a: _to_string(a[0]), "tonumber": lambda a: float(a[0]),
+              "toset": lambda a: list(dict.fromkeys(a[0])), "tolist": lambda a: list(a[0]),
+              "contains": lambda a: a[1] in a[0], "lower": lambda a: a[0].lower(),
+              "format": lambda a: a[0].replace("%s", "{}").replace("%d", "{}").format(*a[1:]),
+              "join": lambda a: a[0].join(a[1]), "concat": lambda a: sum(a, []),
+              "regex": lambda a: _regex(a[0], a[1]), "coalesce": lambda a: next(
+                  (x for x in a if x not in (None, "")), None)}
+    if name == "can":
+        return not isinstance(args[0], Unknown) and args[0] is not _FAILED
+    if name in simple:
+        try:
+            return simple[name](args)
+        except Exception:  # noqa: BLE001 - a failing call is what can() looks for
+            return _FAILED
+    return Unknown(f"{name}()")
+
+
+_FAILED = Unknown("failed")
+
+
+def _regex(pattern: str, text: str) -> Any:
+    match = re.search(pattern, text or "")
+    if not match:
+        raise ValueError("no match")
+    return match.group(0)
+
+
+@dataclass(frozen=True)
+class FileHash:
+    function: str
+    path: str  # relative to the project's root, normalised
+
+
+def _normal_path(path: str, model: Terraform) -> str:
+    import posixpath
+
+    return posixpath.normpath(posixpath.join("terraform", path))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Unknown | FileHash):
+        return str(value)
+    return value
+
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+def _resolve(parts: list[str], model: Terraform, scope: dict[str, Any]) -> Any:
+    head = parts[0]
+    if head in scope:
+        value = scope[head]
+        for part in parts[1:]:
+            value = value.get(part, Unknown(part)) if isinstance(value, dict) else Unknown(part)
+        return value
+    if head == "var" and len(parts) >= 2:
+        name = parts[1]
+        if name in model.overrides:
+            value = model.overrides[name]
+        elif name in model.variables:
+            value = _evaluate(model.variables[name].get("default"), model)
+        else:
+            return Unknown(f"var.{name}")
+        return _walk(value, parts[2:])
+    if head == "local" and len(parts) >= 2:
+        if parts[1] not in model.locals:
+            return Unknown(f"local.{parts[1]}")
+        return _walk(_evaluate(model.locals[parts[1]], model, scope), parts[2:])
+    if head == "path":
+        return "."
+    if head == "data" and len(parts) >= 4:
+        return _walk(_data_attribute(parts[1], parts[2], parts[3], model), parts[4:])
+    if len(parts) >= 3 and head.startswith("aws_"):
+        return _walk(_resource_attribute(head, parts[1], parts[2], model), parts[3:])
+    return Unknown(".".join(parts))
+
+
+def _walk(value: Any, rest: list[str]) -> Any:
+    for part in rest:
+        value = value.get(part, Unknown(part)) if isinstance(value, dict) else Unknown(part)
+    return value
+
+
+def _data_attribute(kind: str, name: str, attribute: str, model: Terraform) -> Any:
+    if kind == "aws_caller_identity":
+        return {"account_id": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root"}.get(
+            attribute, Unknown(attribute))
+    if kind == "aws_region":
+        return REGION if attribute in ("name", "region", "id") else Unknown(attribute)
+    if kind == "aws_partition":
+        return "aws" if attribute == "partition" else Unknown(attribute)
+    if kind == "aws_iam_policy_document" and attribute == "json":
+        body = model.data.get(kind, {}).get(name)
+        return json.dumps(_policy(body, model)) if body is not None else Unknown("policy")
+    return Unknown(f"data.{kind}.{name}.{attribute}")
+
+
+def _policy(body: dict[str, Any], model: Terraform) -> dict[str, Any]:
+    """The IAM policy JSON an aws_iam_policy_document block gives."""
+    statements = []
+    for block in _blocks(body.get("statement")):
+        statement: dict[str, Any] = {"Effect": model.attr(block, "effect", "Allow")}
+        for key, field_name in (("Action", "actions"), ("NotAction", "not_actions"),
+                                ("Resource", "resources"), ("NotResource", "not_resources")):
+            if field_name in block:
+                statement[key] = model.value(block[field_name])
+        if "sid" in block:
+            statement["Sid"] = model.value(block["sid"])
+        principals = {}
+        for principal in _blocks(block.get("principals")):
+            principals[model.attr(principal, "type")] = model.attr(principal, "identifiers")
+        if principals:
+            statement["Principal"] = principals
+        conditions: dict[str, dict[str, Any]] = {}
+        for condition in _blocks(block.get("condition")):
+            conditions.setdefault(model.attr(condition, "test"), {})[
+                model.attr(condition, "variable")] = model.attr(condition, "values")
+        if conditions:
+            statement["Condition"] = conditions
+        statements.append(statement)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _resource_attribute(kind: str, name: str, attribute: str, model: Terraform) -> Any:
+    body = model.resources.get(kind, {}).get(name)
+    if body is None:
+        return Unknown(f"{kind}.{name}")
+    if attribute in body and attribute not in ("arn",):
+        return model.value(body[attribute])
+    arg = (lambda key, default=None: model.attr(body, key, default))
+    partition = f"arn:aws"
+    if kind == "aws_dynamodb_table":
+        table = arg("name")
+        return {"arn": f"{partition}:dynamodb:{REGION}:{ACCOUNT}:table/{table}", "id": table,
+                "name": table}.get(attribute, Unknown(attribute))
+    if kind == "aws_sqs_queue":
+        queue = arg("name")
+        return {"arn": f"{partition}:sqs:{REGION}:{ACCOUNT}:{queue}", "name": queue,
+                "id": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{queue}",
+                "url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{queue}"}.get(
+            attribute, Unknown(attribute))
+    if kind == "aws_s3_bucket":
+        bucket = arg("bucket")
+        return {"arn": f"{partition}:s3:::{bucket}", "id": bucket, "bucket": bucket}.get(
+            attribute, Unknown(attribute))
+    if kind == "aws_cloudwatch_log_group":
+        group = arg("name")
+        return {"arn": f"{partition}:logs:{REGION}:{ACCOUNT}:log-group:{group}", "id": group,
+                "name": group}.get(attribute, Unknown(attribute))
+    if kind == "aws_iam_role":
+        role = arg("name")
+        return {"arn": f"{partition}:iam::{ACCOUNT}:role/{role}", "id": role,
+                "name": role}.get(attribute, Unknown(attribute))
+    if kind == "aws_lambda_function":
+        function = arg("function_name")
+        arn = f"{partition}:lambda:{REGION}:{ACCOUNT}:function:{function}"
+        return {"arn": arn, "function_name": function, "id": function, "version": "1",
+                "qualified_arn": f"{arn}:1",
+                "invoke_arn": f"{partition}:apigateway:{REGION}:lambda:path/2015-03-31/"
+                              f"functions/{arn}/invocations"}.get(attribute, Unknown(attribute))
+    if kind == "aws_lambda_alias":
+        function = arg("function_name")
+        alias = arg("name")
+        arn = f"{partition}:lambda:{REGION}:{ACCOUNT}:function:{function}:{alias}"
+        return {"arn": arn, "name": alias, "function_name": function,
+                "invoke_arn": f"{partition}:apigateway:{REGION}:lambda:path/2015-03-31/"
+                              f"functions/{arn}/invocations"}.get(attribute, Unknown(attribute))
+    if kind == "aws_lambda_layer_version":
+        layer = arg("layer_name")
+        return {"arn": f"{partition}:lambda:{REGION}:{ACCOUNT}:layer:{layer}:1",
+                "layer_arn": f"{partition}:lambda:{REGION}:{ACCOUNT}:layer:{layer}"}.get(
+            attribute, Unknown(attribute))
+    if kind == "aws_apigatewayv2_api":
+        api_id = f"api-{name}"
+        return {"id": api_id, "execution_arn": f"{partition}:execute-api:{REGION}:{ACCOUNT}:{api_id}",
+                "api_endpoint": f"https://{api_id}.execute-api.{REGION}.amazonaws.com"}.get(
+            attribute, Unknown(attribute))
+    if kind == "aws_apigatewayv2_integration" and attribute == "id":
+        return f"integration-{name}"
+    return Unknown(f"{kind}.{name}.{attribute}")
+
+
+# --- shared ------------------------------------------------------------------------------------
+
+
+def _function_block(model: Terraform, name: str) -> dict[str, Any]:
+    try:
+        return model.resource("aws_lambda_function", name)
+    except AssertionError:
+        raise AssertionError(
+            f'terraform/ has no resource "aws_lambda_function" "{name}": the exercise names the '
+            "three functions api, worker and importer") from None
+
+
+def _handler_exists(project: Project, handler: Any) -> str:
+    """'' when handler ('module.path.function') names a function defined in src/, else why."""
+    if not isinstance(handler, str) or "." not in handler:
+        return f"the handler is {handler!r}, not module.function"
+    module, _, function = handler.rpartition(".")
+    path = project.src.joinpath(*module.split(".")).with_suffix(".py")
+    if module.startswith("src."):
+        return (f"{handler!r} starts with src.: Lambda imports from the zip's root, which is the "
+                "content of src/")
+    if not path.is_file():
+        return f"{handler!r} names src/{module.replace('.', '/')}.py, which does not exist"
+    if not re.search(rf"^(?:async\s+)?def {re.escape(function)}\(|^{re.escape(function)}\s*=",
+                     path.read_text(errors="replace"), re.M):
+        return f"src/{module.replace('.', '/')}.py has no function {function!r}"
+    return ""
+
+
+def _dynamic(block: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [entry[name] for entry in _blocks(block.get("dynamic")) if name in entry]
+
+
+def _refers(expression: Any, target: str) -> bool:
+    """Whether an unevaluated expression mentions `target` (e.g. 'aws_lambda_alias.api')."""
+    return re.search(rf"\b{re.escape(target)}\b", json.dumps(expression)) is not None
+
+
+# --- 8.1 ---------------------------------------------------------------------------------------
+
+FUNCTIONS_TF = "terraform/functions.tf"
+ex81 = exercise("8.1", "The functions, their layer, logs and aliases", files=[FUNCTIONS_TF])
+
+
+@ex81.behaviour("three functions, api, worker and importer, on python3.13 and arm64 by default",
+                hint=["Lesson 08, 'The function': a supported runtime (the guideline's python3.9 "
+                      "is gone) and the architecture of lesson 07's build.",
+                      "Take the architecture from var.architecture (default arm64) and write the "
+                      "runtime lesson 07 built for."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    for name in FUNCTIONS:
+        block = _function_block(model, name)
+        runtime = model.attr(block, "runtime")
+        assert runtime == RUNTIME, (
+            f"aws_lambda_function.{name} runs {runtime!r}; lesson 07 built the zip for "
+            f"{RUNTIME} (python3.9 and 3.10 are deprecated, and the compiled wheels are cp313)")
+        architectures = model.attr(block, "architectures")
+        assert architectures == ["arm64"], (
+            f"aws_lambda_function.{name} has architectures {architectures!r} by default; the "
+            "course builds for arm64 (set it from var.architecture)")
+        assert model.with_vars(architecture="x86_64").attr(block, "architectures") == ["x86_64"], (
+            f"aws_lambda_function.{name}'s architecture does not follow var.architecture: a "
+            "build for x86_64 would be deployed as arm64")
+
+
+@ex81.behaviour("each handler names its function in the zip: module path from src/, no src.",
+                hint=["Lesson 08, 'The function': Lambda imports the handler from the zip's "
+                      "root, which is the content of src/ (lesson 07).",
+                      "api runs the users API, worker the SQS handler, importer the S3 handler, "
+                      "each module.lambda_handler."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    for name, expected in FUNCTIONS.items():
+        handler = model.attr(_function_block(model, name), "handler")
+        problem = _handler_exists(project, handler)
+        assert not problem, f"aws_lambda_function.{name}: {problem}"
+        assert handler == expected, (
+            f"aws_lambda_function.{name} runs {handler!r}; the exercise asks for {expected!r}")
+
+
+def _zip_of(model: Terraform, block: dict[str, Any], what: str) -> str:
+    filename = model.attr(block, "filename")
+    assert isinstance(filename, str), f"{what} has no filename (the zip of lesson 07)"
+    import posixpath
+
+    return posixpath.normpath(posixpath.join("terraform", filename))
+
+
+@ex81.behaviour("the code and the layer come from lesson 07's zips, each with its source_code_hash",
+                hint=["Lesson 08, 'The function': Terraform uploads new code only when "
+                      "source_code_hash changes, and it must be the hash of the file it uploads.",
+                      "filename points at ../build/function.zip (relative to terraform/); "
+                      "filebase64sha256() of the same path; the layer likewise, in layers."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    layers = model.resources.get("aws_lambda_layer_version", {})
+    assert layers, 'terraform/ has no "aws_lambda_layer_version": the layer of lesson 07'
+    layer_name, layer = next(iter(layers.items()))
+    layer_zip = _zip_of(model, layer, f"aws_lambda_layer_version.{layer_name}")
+    assert layer_zip == "build/layer.zip", (
+        f"the layer is uploaded from {layer_zip}; lesson 07 builds build/layer.zip")
+    digest = model.attr(layer, "source_code_hash")
+    assert isinstance(digest, FileHash) and digest.path == layer_zip and \
+        digest.function in ("filebase64sha256",), (
+        f"the layer's source_code_hash is {digest}: it must be filebase64sha256() of the file it "
+        "uploads, or Terraform cannot tell when the layer changed")
+    layer_arn = _resource_attribute("aws_lambda_layer_version", layer_name, "arn", model)
+    for name in FUNCTIONS:
+        block = _function_block(model, name)
+        code = _zip_of(model, block, f"aws_lambda_function.{name}")
+        assert code == "build/function.zip", (
+            f"aws_lambda_function.{name} uploads {code}; lesson 07 builds build/function.zip")
+        digest = model.attr(block, "source_code_hash")
+        assert isinstance(digest, FileHash) and digest.path == code and \
+            digest.function == "filebase64sha256", (
+            f"aws_lambda_function.{name}'s source_code_hash is {digest}: it must be "
+            "filebase64sha256() of the same zip, or a new build is never deployed (or a stale "
+            "hash redeploys every time)")
+        assert layer_arn in (model.attr(block, "layers") or []), (
+            f"aws_lambda_function.{name} does not use the layer: its dependencies are not in "
+            "function.zip, so every import of Powertools would fail")
+
+
+@ex81.behaviour("each function is published and has a live alias on its published version",
+                hint=["Lesson 08, 'Versions and aliases': publish = true makes every code or "
+                      "configuration change a new numbered version.",
+                      "An aws_lambda_alias named live per function, whose function_version is "
+                      "that function's version attribute."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    aliases = model.resources.get("aws_lambda_alias", {})
+    for name in FUNCTIONS:
+        block = _function_block(model, name)
+        assert model.attr(block, "publish") is True, (
+            f"aws_lambda_function.{name} is not published (publish = true): without versions, "
+            "an alias can only point at $LATEST, and a rollback has nothing to go back to")
+        mine = [alias for alias in aliases.values()
+                if model.attr(alias, "function_name") == model.attr(block, "function_name")]
+        assert mine, f"aws_lambda_function.{name} has no aws_lambda_alias"
+        alias = mine[0]
+        assert model.attr(alias, "name") == "live", (
+            f"the alias of aws_lambda_function.{name} is named {model.attr(alias, 'name')!r}; "
+            "the exercise (and the event sources of 8.2) use live")
+        assert _refers(alias.get("function_version"), f"aws_lambda_function.{name}.version"), (
+            f"the live alias of {name} does not point at aws_lambda_function.{name}.version: it "
+            "would not follow a new version (a fixed number, or $LATEST, is never released)")
+
+
+@ex81.behaviour("environment: Powertools' service and namespace, and the tables by reference",
+                hint=["Lesson 08, 'The function': the code reads POWERTOOLS_SERVICE_NAME, "
+                      "POWERTOOLS_METRICS_NAMESPACE and the table names from its environment.",
+                      "Refer to the tables (aws_dynamodb_table.users.name): a name typed twice "
+                      "drifts apart."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    users = _resource_attribute("aws_dynamodb_table", "users", "name", model)
+    idempotency = _resource_attribute("aws_dynamodb_table", "idempotency", "name", model)
+    needed = {"api": {"USERS_TABLE": users}, "worker": {"USERS_TABLE": users,
+                                                         "IDEMPOTENCY_TABLE": idempotency},
+              "importer": {"USERS_TABLE": users}}
+    for name, tables in needed.items():
+        block = _function_block(model, name)
+        environments = _blocks(block.get("environment"))
+        variables = model.value(environments[0].get("variables")) if environments else None
+        assert isinstance(variables, dict), f"aws_lambda_function.{name} has no environment"
+        for key in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"):
+            assert isinstance(variables.get(key), str) and variables[key], (
+                f"aws_lambda_function.{name} does not set {key}: Powertools would log and "
+                "publish metrics under a default ('service_undefined', no namespace)")
+        for key, table in tables.items():
+            assert variables.get(key) == table, (
+                f"aws_lambda_function.{name} sets {key} to {variables.get(key)!r}; the table "
+                f"is {table!r}. The code would use the wrong table (or its default)")
+            raw = json.dumps(environments[0].get("variables"))
+            assert "aws_dynamodb_table." in raw, (
+                f"aws_lambda_function.{name} writes the table name out: refer to the table "
+                "resource, so a rename changes both")
+
+
+@ex81.behaviour("JSON logs into a log group of its own, /aws/lambda/<function name>, with a retention",
+                hint=["Lesson 08, 'Logs': Lambda creates a log group that keeps logs forever "
+                      "unless Terraform creates it first, with retention_in_days.",
+                      "One aws_cloudwatch_log_group per function, named /aws/lambda/ and the "
+                      "function's name; logging_config with log_format JSON and that log_group."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    groups = model.resources.get("aws_cloudwatch_log_group", {})
+    for name in FUNCTIONS:
+        block = _function_block(model, name)
+        function_name = model.attr(block, "function_name")
+        expected = f"/aws/lambda/{function_name}"
+        mine = [g for g in groups.values() if model.attr(g, "name") == expected]
+        assert mine, (f"no aws_cloudwatch_log_group named {expected}: Lambda would create it "
+                      "itself, and keep its logs forever")
+        retention = model.attr(mine[0], "retention_in_days")
+        assert isinstance(retention, int) and retention > 0, (
+            f"the log group {expected} has no retention_in_days: CloudWatch keeps (and bills) "
+            "the logs forever")
+        configs = _blocks(block.get("logging_config"))
+        assert configs and model.attr(configs[0], "log_format") == "JSON", (
+            f"aws_lambda_function.{name} has no logging_config with log_format JSON")
+        assert model.attr(configs[0], "log_group") == expected, (
+            f"aws_lambda_function.{name}'s logging_config writes to "
+            f"{model.attr(configs[0], 'log_group')!r}, not its log group {expected}")
+
+
+@ex81.behaviour("provisioned concurrency and a VPC only when a variable asks for them",
+                hint=["Lesson 08, 'Provisioned concurrency and VPCs': both cost money or "
+                      "cold-start time, so the default is none.",
+                      "count on the provisioned concurrency config (0 when the variable is 0), on "
+                      "the API's alias; a dynamic vpc_config block whose for_each is empty "
+                      "without subnets."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    configs = model.resources.get("aws_lambda_provisioned_concurrency_config", {})
+    assert configs, "terraform/ has no aws_lambda_provisioned_concurrency_config for the API"
+    config = next(iter(configs.values()))
+    assert _refers(config.get("qualifier"), "aws_lambda_alias.api"), (
+        "the provisioned concurrency is not on the API's live alias (qualifier): it applies to "
+        "a version or an alias, and clients call the alias")
+    count = model.attr(config, "count", 1)
+    assert count == 0, (
+        f"with the variables' defaults, provisioned concurrency is created ({count}): it is "
+        "billed every hour it exists, so the default should be none")
+    counts = [model.with_vars(**{v: 2}).attr(config, "count", 1) for v in model.variables]
+    assert 1 in counts, ("no variable turns the provisioned concurrency on: its count should "
+                         "follow a variable such as provisioned_concurrency")
+    for name in FUNCTIONS:
+        block = _function_block(model, name)
+        assert "vpc_config" not in block, (
+            f"aws_lambda_function.{name} has a fixed vpc_config block: it must exist only when "
+            "subnets are given (a dynamic block)")
+        dynamic = _dynamic(block, "vpc_config")
+        assert dynamic, f"aws_lambda_function.{name} has no dynamic vpc_config block"
+        empty = model.attr(dynamic[0], "for_each")
+        assert empty in ([], {}, None), (
+            f"aws_lambda_function.{name} joins a VPC by default: its dynamic vpc_config's "
+            "for_each is not empty without subnets")
+        given = [model.with_vars(**{v: ["subnet-0abc"]}).attr(dynamic[0], "for_each")
+                 for v in model.variables]
+        assert any(g not in ([], {}, None) and not isinstance(g, Unknown) for g in given), (
+            f"no variable puts aws_lambda_function.{name} in a VPC: the dynamic block's for_each "
+            "should follow the subnets variable")
+
+
+@ex81.behaviour("the API can run lesson 07's container image, pinned by digest, instead of the zip",
+                hint=["Lesson 08, 'The container-image variant': package_type Image with an "
+                      "image_uri, and no handler, runtime, filename or layers.",
+                      "A variable (null by default) holds the image URI; its validation refuses "
+                      "anything that is not pinned by @sha256: digest."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    block = _function_block(model, "api")
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/users-api@sha256:" + "ab" * 32
+    names = [v for v in model.variables
+             if model.with_vars(**{v: image}).attr(block, "package_type") == "Image"]
+    assert names, ("no variable switches aws_lambda_function.api to package_type Image: the "
+                   "container-image variant of lesson 07 cannot be deployed")
+    variant = model.with_vars(**{names[0]: image})
+    assert variant.attr(block, "image_uri") == image, "the image variant has no image_uri"
+    for key in ("handler", "runtime", "filename", "layers"):
+        assert variant.attr(block, key) is None, (
+            f"with the image, aws_lambda_function.api still sets {key}: an image function takes "
+            "its handler and runtime from the image (AWS refuses both)")
+    checks = _blocks(model.variables[names[0]].get("validation"))
+    for tag in ("123456789012.dkr.ecr.us-east-1.amazonaws.com/users-api:latest",
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/users-api:3.13"):
+        refused = any(model.with_vars(**{names[0]: tag}).attr(c, "condition") is False
+                      for c in checks)
+        assert refused, (f"var.{names[0]} accepts {tag.rsplit('/', 1)[-1]!r}: a tag moves, "
+                         "so validate that the URI is pinned by @sha256: digest")
