@@ -860,3 +860,635 @@ def _(project: Project) -> None:
                       for c in checks)
         assert refused, (f"var.{names[0]} accepts {tag.rsplit('/', 1)[-1]!r}: a tag moves, "
                          "so validate that the URI is pinned by @sha256: digest")
+
+
+# --- 8.2 ---------------------------------------------------------------------------------------
+
+EVENTS_TF = "terraform/events.tf"
+ex82 = exercise("8.2", "What invokes the functions: queue, bucket, HTTP API", files=[EVENTS_TF])
+
+
+def _alias_arn(model: Terraform, name: str, attribute: str = "arn") -> str:
+    for alias_name, alias in model.resources.get("aws_lambda_alias", {}).items():
+        function = _function_block(model, name)
+        if model.attr(alias, "function_name") == model.attr(function, "function_name"):
+            return _resource_attribute("aws_lambda_alias", alias_name, attribute, model)
+    raise AssertionError(f"aws_lambda_function.{name} has no alias (exercise 8.1)")
+
+
+def _the_queue(model: Terraform) -> tuple[str, dict[str, Any]]:
+    """The queue the worker reads: the one its event source mapping names."""
+    worker = _alias_arn(model, "worker")
+    for mapping in model.resources.get("aws_lambda_event_source_mapping", {}).values():
+        if model.attr(mapping, "function_name") in (worker, _function_arn(model, "worker"),
+                                                    model.attr(_function_block(model, "worker"),
+                                                               "function_name")):
+            source = model.attr(mapping, "event_source_arn")
+            for name, queue in model.resources.get("aws_sqs_queue", {}).items():
+                if _resource_attribute("aws_sqs_queue", name, "arn", model) == source:
+                    return name, queue
+    raise AssertionError("no aws_lambda_event_source_mapping reads an aws_sqs_queue into the "
+                         "worker")
+
+
+def _function_arn(model: Terraform, name: str) -> str:
+    return _resource_attribute("aws_lambda_function", name, "arn", model)
+
+
+@ex82.behaviour("an event source mapping from the sign-ups queue to the worker's live alias, with ReportBatchItemFailures",
+                hint=["Lesson 08, 'The queue': the mapping polls the queue and invokes the "
+                      "function; lesson 05's partial batch responses work only if it asks for them.",
+                      "function_name is the alias's ARN; function_response_types lists "
+                      "ReportBatchItemFailures."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    mappings = model.resources.get("aws_lambda_event_source_mapping", {})
+    assert mappings, "terraform/ has no aws_lambda_event_source_mapping"
+    _, mapping = next(iter(mappings.items()))
+    target = model.attr(mapping, "function_name")
+    assert target == _alias_arn(model, "worker"), (
+        f"the event source mapping invokes {target!r}; it should invoke the worker's live alias "
+        "(its ARN), so a release moves the queue's traffic with the alias")
+    assert "ReportBatchItemFailures" in (model.attr(mapping, "function_response_types") or []), (
+        "the mapping does not ask for ReportBatchItemFailures: the worker's partial batch "
+        "response (lesson 05) is ignored, and one bad message makes the whole batch retry")
+    _the_queue(model)
+
+
+@ex82.behaviour("the sign-ups queue hands a message to its dead-letter queue after a few receives",
+                hint=["Lesson 08, 'The queue': the redrive policy is set on the source queue, "
+                      "not on the mapping.",
+                      "redrive_policy = jsonencode({deadLetterTargetArn = <the DLQ's arn>, "
+                      "maxReceiveCount = ...}) — a handful of receives, not one."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    name, queue = _the_queue(model)
+    raw = model.attr(queue, "redrive_policy")
+    try:
+        policy = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        policy = None
+    assert isinstance(policy, dict), (
+        f"aws_sqs_queue.{name} has no redrive_policy: a message that always fails comes back "
+        "forever (until its retention ends) and is then lost")
+    target = policy.get("deadLetterTargetArn")
+    queues = {_resource_attribute("aws_sqs_queue", n, "arn", model): n
+              for n in model.resources.get("aws_sqs_queue", {})}
+    assert target in queues and queues[target] != name, (
+        f"the redrive policy sends messages to {target!r}, which is not another aws_sqs_queue "
+        "of the configuration")
+    receives = policy.get("maxReceiveCount")
+    assert isinstance(receives, int | float) and 2 <= receives <= 20, (
+        f"maxReceiveCount is {receives!r}: 1 sends a message to the DLQ at its first failure "
+        "(no retry at all); use a handful")
+
+
+@ex82.behaviour("the queue's visibility timeout is at least six times the worker's timeout",
+                hint=["Lesson 08, 'The queue': AWS asks for at least six times the function's "
+                      "timeout, so a message is not received again while Lambda still works on it.",
+                      "Compute it from the worker's timeout (aws_lambda_function.worker.timeout): "
+                      "a number written out breaks when the timeout changes."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    for timeout in (None, 30, 60):
+        variant = model if timeout is None else model.with_vars(timeout=timeout)
+        name, queue = _the_queue(variant)
+        worker = variant.attr(_function_block(variant, "worker"), "timeout", 3)
+        visibility = variant.attr(queue, "visibility_timeout_seconds", 30)
+        assert isinstance(visibility, int | float) and visibility >= 6 * worker, (
+            f"with the worker's timeout at {worker} s, aws_sqs_queue.{name}'s visibility timeout "
+            f"is {visibility} s; it must be at least {6 * worker} s")
+
+
+def _notification(model: Terraform) -> dict[str, Any]:
+    notifications = model.resources.get("aws_s3_bucket_notification", {})
+    assert notifications, "terraform/ has no aws_s3_bucket_notification on the imports bucket"
+    return next(iter(notifications.values()))
+
+
+@ex82.behaviour("the bucket tells the importer's live alias about new objects under imports/, only there",
+                hint=["Lesson 08, 'The bucket': the importer writes its reports under "
+                      "reports/; a notification for the whole bucket would invoke it again for "
+                      "each report (lesson 06's loop).",
+                      "One lambda_function block: the alias's ARN, s3:ObjectCreated:* events, "
+                      "filter_prefix imports/."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    notification = _notification(model)
+    bucket = model.attr(notification, "bucket")
+    assert bucket == _resource_attribute("aws_s3_bucket", "imports", "id", model), (
+        f"the notification is on bucket {bucket!r}, not aws_s3_bucket.imports")
+    targets = _blocks(notification.get("lambda_function"))
+    assert targets, "the notification has no lambda_function block"
+    target = targets[0]
+    arn = model.attr(target, "lambda_function_arn")
+    assert arn == _alias_arn(model, "importer"), (
+        f"the notification invokes {arn!r}; it should invoke the importer's live alias")
+    events = model.attr(target, "events") or []
+    assert any(e in ("s3:ObjectCreated:*", "s3:ObjectCreated:Put") for e in events), (
+        f"the notification's events are {events}; an import starts when an object is created")
+    prefix = model.attr(target, "filter_prefix")
+    assert prefix == "imports/", (
+        f"filter_prefix is {prefix!r}: without imports/, the reports the importer writes "
+        "under reports/ invoke it again")
+
+
+def _permissions(model: Terraform, principal: str) -> list[dict[str, Any]]:
+    return [p for p in model.resources.get("aws_lambda_permission", {}).values()
+            if model.attr(p, "principal") == principal]
+
+
+def _permission_targets(model: Terraform, permission: dict[str, Any]) -> str:
+    """The ARN a permission is for: function (by name or ARN) plus its qualifier."""
+    function = model.attr(permission, "function_name")
+    qualifier = model.attr(permission, "qualifier")
+    for name in FUNCTIONS:
+        block = _function_block(model, name)
+        if function in (model.attr(block, "function_name"), _function_arn(model, name)):
+            return _function_arn(model, name) + (f":{qualifier}" if qualifier else "")
+    return str(function)
+
+
+@ex82.behaviour("S3 may invoke the importer's alias: a permission for s3.amazonaws.com from this bucket only",
+                hint=["Lesson 08, 'The bucket': a function's resource policy says who may invoke "
+                      "it; S3 refuses a notification to a function it may not call.",
+                      "aws_lambda_permission: principal s3.amazonaws.com, the alias as qualifier, "
+                      "source_arn the bucket's ARN; the notification depends_on it."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    permissions = _permissions(model, "s3.amazonaws.com")
+    assert permissions, "no aws_lambda_permission lets s3.amazonaws.com invoke the importer"
+    permission = permissions[0]
+    assert model.attr(permission, "action") == "lambda:InvokeFunction", (
+        "the permission's action must be lambda:InvokeFunction")
+    assert _permission_targets(model, permission) == _alias_arn(model, "importer"), (
+        f"the permission is for {_permission_targets(model, permission)!r}, not the importer's "
+        "live alias, which the notification invokes")
+    source = model.attr(permission, "source_arn")
+    assert source == _resource_attribute("aws_s3_bucket", "imports", "arn", model), (
+        f"the permission's source_arn is {source!r}: without the bucket's ARN, any bucket (in "
+        "any account) could invoke the importer")
+    depends = json.dumps(_notification(model).get("depends_on", []))
+    assert "aws_lambda_permission" in depends, (
+        "the notification does not depend_on the permission: Terraform may create it first, and "
+        "S3 refuses a destination it cannot invoke")
+
+
+def _payload_for(project: Project) -> str:
+    path = project.src / "handlers" / "api_gateway_handler.py"
+    text = path.read_text(errors="replace") if path.is_file() else ""
+    if "APIGatewayHttpResolver" in text:
+        return "2.0"
+    if "APIGatewayRestResolver" in text:
+        return "1.0"
+    raise LearnerError("src/handlers/api_gateway_handler.py has no Powertools resolver "
+                       "(lessons 02-04): the API's payload format follows it")
+
+
+@ex82.behaviour("an HTTP API integration on the API's alias, in the payload format of its resolver",
+                hint=["Lesson 08, 'The HTTP API': APIGatewayRestResolver reads the 1.0 event, "
+                      "APIGatewayHttpResolver the 2.0 one; an HTTP API sends 2.0 unless told "
+                      "otherwise (lesson 02).",
+                      "integration_type AWS_PROXY, integration_uri the alias's invoke_arn, and "
+                      "payload_format_version set to what your handler reads."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    integrations = model.resources.get("aws_apigatewayv2_integration", {})
+    assert integrations, "terraform/ has no aws_apigatewayv2_integration"
+    integration = next(iter(integrations.values()))
+    uri = model.attr(integration, "integration_uri")
+    assert uri == _alias_arn(model, "api", "invoke_arn"), (
+        f"the integration calls {uri!r}; it should call the API's live alias (its invoke_arn)")
+    expected = _payload_for(project)
+    payload = model.attr(integration, "payload_format_version", "1.0")
+    assert payload == expected, (
+        f"the integration sends payload format {payload}, and your handler's resolver reads "
+        f"{expected}: every request would fail inside the resolver")
+    keys = []
+    for route in model.resources.get("aws_apigatewayv2_route", {}).values():
+        for_each = model.attr(route, "for_each")
+        items = for_each if isinstance(for_each, list) else list((for_each or {}).values()) \
+            if isinstance(for_each, dict) else [None]
+        for item in items:
+            scope = {"each": {"key": item, "value": item}}
+            keys.append(_evaluate(route.get("route_key"), model, scope))
+    paths = {str(k).split(" ", 1)[-1] for k in keys}
+    assert "/users" in paths and any(re.fullmatch(r"/users/\{\w+\+?\}", p) for p in paths), (
+        f"the API's routes are {sorted(map(str, keys))}: /users and /users/{{user_id}} must "
+        "reach the function")
+
+
+@ex82.behaviour("API Gateway may invoke the API's alias, from this API only",
+                hint=["Lesson 08, 'The HTTP API': as for S3, a permission on the alias.",
+                      "principal apigateway.amazonaws.com, the alias as qualifier, source_arn "
+                      "the API's execution_arn followed by /*/*."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    permissions = _permissions(model, "apigateway.amazonaws.com")
+    assert permissions, "no aws_lambda_permission lets apigateway.amazonaws.com invoke the API"
+    permission = permissions[0]
+    assert _permission_targets(model, permission) == _alias_arn(model, "api"), (
+        f"the permission is for {_permission_targets(model, permission)!r}, not the API's live "
+        "alias")
+    source = str(model.attr(permission, "source_arn"))
+    apis = [_resource_attribute("aws_apigatewayv2_api", n, "execution_arn", model)
+            for n in model.resources.get("aws_apigatewayv2_api", {})]
+    assert any(source.startswith(a + "/") for a in apis), (
+        f"the permission's source_arn is {source!r}: without the API's execution ARN, any API "
+        "Gateway API could invoke the function")
+
+
+# --- 8.3 ---------------------------------------------------------------------------------------
+
+IAM_TF = "terraform/iam.tf"
+ex83 = exercise("8.3", "Least privilege, proven", files=[IAM_TF], timeout=6)
+XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+def _role_of(model: Terraform, name: str) -> tuple[str, dict[str, Any]]:
+    role_arn = model.attr(_function_block(model, name), "role")
+    for role_name, role in model.resources.get("aws_iam_role", {}).items():
+        if _resource_attribute("aws_iam_role", role_name, "arn", model) == role_arn:
+            return role_name, role
+    raise AssertionError(f"aws_lambda_function.{name}'s role is {role_arn!r}, not an aws_iam_role "
+                         "of this configuration")
+
+
+def _policies(model: Terraform, name: str) -> list[dict[str, Any]]:
+    """The policy documents of a function's role: inline ones and attached aws_iam_policy."""
+    role_name, _ = _role_of(model, name)
+    identities = {_resource_attribute("aws_iam_role", role_name, a, model)
+                  for a in ("id", "name", "arn")}
+    documents = []
+    for policy in model.resources.get("aws_iam_role_policy", {}).values():
+        if model.attr(policy, "role") in identities:
+            documents.append(model.attr(policy, "policy"))
+    for attachment in model.resources.get("aws_iam_role_policy_attachment", {}).values():
+        if model.attr(attachment, "role") not in identities:
+            continue
+        arn = model.attr(attachment, "policy_arn")
+        if isinstance(arn, str) and arn.startswith("arn:aws:iam::aws:policy/"):
+            raise AssertionError(
+                f"{name}'s role attaches the AWS managed policy {arn.rsplit('/', 1)[-1]}: it "
+                "grants its actions on every resource of the account (every log group, every "
+                "table...). Write the statements for this function's own resources")
+        for policy_name, policy in model.resources.get("aws_iam_policy", {}).items():
+            if f"arn:aws:iam::{ACCOUNT}:policy/{model.attr(policy, 'name')}" == arn or \
+                    _refers(attachment.get("policy_arn"), f"aws_iam_policy.{policy_name}"):
+                documents.append(model.attr(policy, "policy"))
+    parsed = []
+    for document in documents:
+        try:
+            parsed.append(json.loads(document) if isinstance(document, str) else document)
+        except ValueError:
+            raise AssertionError(f"a policy of {name}'s role is not JSON: {document!r:.80}") from None
+    assert parsed, f"{name}'s role has no policy (aws_iam_role_policy) at all"
+    return parsed
+
+
+def _statements(model: Terraform, name: str) -> list[dict[str, Any]]:
+    found = []
+    for policy in _policies(model, name):
+        statements = policy.get("Statement", [])
+        found += statements if isinstance(statements, list) else [statements]
+    return [s for s in found if isinstance(s, dict)]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value is not None else []
+
+
+@ex83.behaviour("each function has a role of its own, which only Lambda may assume",
+                hint=["Lesson 08, 'Least privilege': one role per function, so each gets only "
+                      "what its own code does.",
+                      "The trust policy (assume_role_policy) names the service "
+                      "lambda.amazonaws.com as its only principal."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    roles = {name: _role_of(model, name)[0] for name in FUNCTIONS}
+    assert len(set(roles.values())) == len(roles), (
+        f"the functions share roles ({roles}): the worker would get the importer's S3 access, "
+        "and so on. Give each function its own")
+    for name, role_name in roles.items():
+        trust = model.attr(model.resource("aws_iam_role", role_name), "assume_role_policy")
+        document = json.loads(trust) if isinstance(trust, str) else trust
+        principals = [s.get("Principal") for s in document.get("Statement", [])]
+        services = {p for principal in principals if isinstance(principal, dict)
+                    for p in _as_list(principal.get("Service"))}
+        others = [p for principal in principals for p in
+                  (principal.items() if isinstance(principal, dict) else [("*", principal)])
+                  if p[0] != "Service"]
+        assert services == {"lambda.amazonaws.com"} and not others, (
+            f"aws_iam_role.{role_name} may be assumed by {services | {str(o) for o in others}}: "
+            "only lambda.amazonaws.com should")
+
+
+@ex83.behaviour("no wildcard action, and no '*' resource but X-Ray's",
+                hint=["Lesson 08, 'Least privilege': name each action the code calls "
+                      "(dynamodb:GetItem), never dynamodb:* or *.",
+                      "Resources are the ARNs of your table (and its indexes), queue and bucket "
+                      "prefixes; only X-Ray's two actions, which have no resource, take '*'."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    for name in FUNCTIONS:
+        for statement in _statements(model, name):
+            if statement.get("Effect", "Allow") != "Allow":
+                continue
+            assert "NotAction" not in statement and "NotResource" not in statement, (
+                f"{name}'s policy uses NotAction/NotResource: it allows everything else")
+            actions = [str(a) for a in _as_list(statement.get("Action"))]
+            wild = [a for a in actions if "*" in a]
+            assert not wild, (f"{name}'s policy allows {wild[0]!r}: a wildcard grants actions "
+                              "the code never calls (delete the table, purge the queue...)")
+            resources = [str(r) for r in _as_list(statement.get("Resource"))]
+            if "*" in resources or any(r.endswith(":*") and r.count(":") < 4 for r in resources):
+                assert set(actions) <= XRAY, (
+                    f"{name}'s policy allows {actions} on every resource ('*'): name the ARNs "
+                    "of its own table, queue or bucket prefix")
+
+
+@ex83.behaviour("each function may write its own logs, and only its own",
+                hint=["Lesson 08, 'Least privilege': Lambda writes the function's logs with its "
+                      "role: logs:CreateLogStream and logs:PutLogEvents.",
+                      "On the function's log group's ARN followed by :* (its streams), not on "
+                      "every group."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    for name in FUNCTIONS:
+        function_name = model.attr(_function_block(model, name), "function_name")
+        group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{function_name}"
+        granted: dict[str, set[str]] = {}
+        for statement in _statements(model, name):
+            for action in _as_list(statement.get("Action")):
+                if str(action).startswith("logs:"):
+                    granted.setdefault(str(action), set()).update(
+                        map(str, _as_list(statement.get("Resource"))))
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+            assert action in granted, (
+                f"{name}'s policy does not allow {action}: Lambda could not write its logs")
+            wrong = [r for r in granted[action] if r not in (f"{group}:*", f"{group}:log-stream:*")]
+            assert not wrong, (
+                f"{name}'s policy allows {action} on {wrong[0]!r}; only its own log group's "
+                f"streams ({group}:*)")
+
+
+@ex83.behaviour("the worker's role lets the event source mapping read its queue, and only that queue",
+                hint=["Lesson 08, 'Least privilege': the mapping polls SQS with the function's "
+                      "role.",
+                      "sqs:ReceiveMessage, sqs:DeleteMessage and sqs:GetQueueAttributes on the "
+                      "sign-ups queue's ARN."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    name, _ = _the_queue(model)
+    queue = _resource_attribute("aws_sqs_queue", name, "arn", model)
+    granted: dict[str, set[str]] = {}
+    for statement in _statements(model, "worker"):
+        for action in _as_list(statement.get("Action")):
+            granted.setdefault(str(action), set()).update(map(str, _as_list(
+                statement.get("Resource"))))
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+        assert queue in granted.get(action, set()), (
+            f"the worker's policy does not allow {action} on {queue}: the event source mapping "
+            "could not read the queue (and AWS refuses to create it)")
+        assert granted[action] == {queue}, (
+            f"the worker's policy allows {action} on {sorted(granted[action])}: only its queue")
+
+
+# The proof: each function's own code, run with exactly its policy, in moto with IAM enforced.
+
+@dataclass
+class World:
+    names: dict[str, str]  # users, idempotency, bucket, queue
+    env: dict[str, dict[str, str]]  # function -> its environment (Terraform's)
+    policies: dict[str, dict[str, Any]]
+
+
+def _world(project: Project) -> World:
+    model = _terraform(project)
+    names = {"users": _resource_attribute("aws_dynamodb_table", "users", "name", model),
+             "idempotency": _resource_attribute("aws_dynamodb_table", "idempotency", "name",
+                                                model),
+             "bucket": _resource_attribute("aws_s3_bucket", "imports", "bucket", model)}
+    env = {}
+    for name in FUNCTIONS:
+        environments = _blocks(_function_block(model, name).get("environment"))
+        values = model.value(environments[0].get("variables")) if environments else {}
+        env[name] = {k: str(v) for k, v in (values or {}).items()}
+    policies = {}
+    for name in FUNCTIONS:
+        statements = _statements(model, name)
+        policies[name] = {"Version": "2012-10-17", "Statement": statements}
+    return World(names, env, policies)
+
+
+def _create_resources(world: World) -> None:
+    import boto3
+
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName=world.names["users"], BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "user_id", "AttributeType": "S"},
+                              {"AttributeName": "email", "AttributeType": "S"}],
+        GlobalSecondaryIndexes=[{"IndexName": "email-index", "Projection": {
+            "ProjectionType": "ALL"}, "KeySchema": [{"AttributeName": "email",
+                                                    "KeyType": "HASH"}]}])
+    dynamodb.create_table(
+        TableName=world.names["idempotency"], BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    boto3.client("s3").create_bucket(Bucket=world.names["bucket"])
+
+
+def _fresh_handler(project: Project, module: str, env: dict[str, str]) -> Any:
+    """The learner's handler, imported anew with the function's environment."""
+    for name in [m for m in sys.modules if m.split(".")[0] in ("handlers", "services", "models",
+                                                              "utils")]:
+        del sys.modules[name]
+    os.environ.update({"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
+                       **env})
+    os.environ.pop("POWERTOOLS_IDEMPOTENCY_DISABLED", None)  # the worker's records are checked
+    return project.function(module, "lambda_handler")
+
+
+def _as_function(project: Project, name: str, body: Callable[[Any, Any], None]) -> None:
+    """Run body(handler, session) for function `name`: its code, its environment, credentials
+    holding exactly its policy, IAM enforced."""
+    import boto3
+    from moto import mock_aws
+
+    from course.learner.iam import enforce_iam, session_for_policy, use_credentials
+
+    world = _world(project)
+    saved = dict(os.environ)
+    try:
+        with mock_aws():
+            _create_resources(world)
+            session = session_for_policy(world.policies[name], user=f"fn-{name}")
+            use_credentials(session)
+            boto3.setup_default_session()
+            module = FUNCTIONS[name].rpartition(".")[0]
+            handler = _fresh_handler(project, module, world.env[name])
+            with enforce_iam():
+                body(handler, session)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        boto3.setup_default_session()
+
+
+def _denied_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+def _call(handler: Any, event: dict[str, Any], what: str, name: str) -> Any:
+    try:
+        return handler(event, lambda_context(f"users-service-dev-{name}", timeout_s=10))
+    except Exception as exc:  # noqa: BLE001 - the learner reads what escaped
+        from course.learner.iam import denied
+
+        cause = exc
+        while cause is not None and not denied(cause):
+            cause = cause.__cause__ or cause.__context__
+        why = " (denied by the policy)" if cause is not None else ""
+        raise AssertionError(
+            f"with exactly its policy, the {name} function failed on {what}{why}: "
+            f"{_denied_text(cause or exc)}. Allow what its code calls, on its resources") from None
+
+
+@ex83.behaviour("enforced by moto: the users API works with exactly its policy",
+                hint=["Lesson 08, 'Least privilege, proven': the check runs your users API "
+                      "against moto with credentials that hold only the API role's policy.",
+                      "List what the API's code calls: reading a user (GetItem), creating one "
+                      "(PutItem), listing (Scan) and finding by email (Query on the index: its "
+                      "ARN is the table's ARN followed by /index/...)."])
+def _(project: Project) -> None:
+    from course import events
+
+    def body(handler: Any, _: Any) -> None:
+        created = _call(handler, events.api_gateway_rest(
+            "POST", "/users", {"name": "Ada", "email": "ada@example.com"}), "POST /users", "api")
+        assert created.get("statusCode") == 201, (
+            f"POST /users with exactly the API's policy gave {created.get('statusCode')} "
+            f"{str(created.get('body'))[:120]}: a permission the code needs is missing (a 500 "
+            "hides the AccessDenied in the function's log)")
+        user_id = json.loads(created["body"])["user_id"]
+        for method, path, wanted in (("GET", f"/users/{user_id}", 200), ("GET", "/users", 200)):
+            response = _call(handler, events.api_gateway_rest(method, path), f"{method} {path}",
+                             "api")
+            assert response.get("statusCode") == wanted, (
+                f"{method} {path} with exactly the API's policy gave {response.get('statusCode')}"
+                f"; expected {wanted}: a permission the code needs is missing")
+
+    _as_function(project, "api", body)
+
+
+@ex83.behaviour("enforced by moto: the worker works with exactly its policy",
+                hint=["Lesson 08, 'Least privilege, proven': the worker creates users and keeps "
+                      "Powertools' idempotency records.",
+                      "On the users table it only writes (PutItem); on the idempotency table "
+                      "Powertools reads, writes, updates and deletes its records."])
+def _(project: Project) -> None:
+    from course import events
+
+    def body(handler: Any, session: Any) -> None:
+        event = events.sqs({"name": "Grace", "email": "grace@example.com"}, queue="signups")
+        response = _call(handler, event, "a batch of one sign-up", "worker")
+        failures = (response or {}).get("batchItemFailures")
+        assert failures == [], (
+            f"with exactly the worker's policy, the sign-up failed ({failures}): a permission "
+            "the code needs is missing (its log says which)")
+
+    _as_function(project, "worker", body)
+
+
+@ex83.behaviour("enforced by moto: the importer works with exactly its policy",
+                hint=["Lesson 08, 'Least privilege, proven': the importer reads the uploaded "
+                      "file, creates users and writes its report.",
+                      "GetObject (and GetObjectVersion) under imports/, PutObject under "
+                      "reports/, PutItem on the users table."])
+def _(project: Project) -> None:
+    from course import events
+
+    world = _world(project)
+
+    def body(handler: Any, session: Any) -> None:
+        key = "imports/new users.csv"
+        from moto.core import disable_iam_authentication
+
+        with disable_iam_authentication():  # the upload is the test's, not the function's
+            import boto3
+
+            boto3.client("s3", aws_access_key_id="admin", aws_secret_access_key="admin").put_object(
+                Bucket=world.names["bucket"], Key=key,
+                Body=b"name,email,age\nAda,ada@example.com,36\nAlan,alan@example.com,\n")
+        event = events.s3_put(key, bucket=world.names["bucket"])
+        _call(handler, event, f"an upload of {key}", "importer")
+        with disable_iam_authentication():
+            import boto3
+
+            admin = boto3.client("dynamodb", aws_access_key_id="admin",
+                                 aws_secret_access_key="admin")
+            count = admin.scan(TableName=world.names["users"])["Count"]
+        assert count == 2, (
+            f"with exactly the importer's policy, an upload of two users created {count}: a "
+            "permission the code needs is missing (its log says which)")
+
+    _as_function(project, "importer", body)
+
+
+DENIED_PROBES: dict[str, list[tuple[str, Callable[[Any, World], Any]]]] = {
+    "api": [
+        ("deleting a user (dynamodb:DeleteItem)", lambda s, w: s.client("dynamodb").delete_item(
+            TableName=w.names["users"], Key={"user_id": {"S": "u-1"}})),
+        ("reading the idempotency table", lambda s, w: s.client("dynamodb").get_item(
+            TableName=w.names["idempotency"], Key={"id": {"S": "x"}})),
+        ("reading an imported file (s3:GetObject)", lambda s, w: s.client("s3").get_object(
+            Bucket=w.names["bucket"], Key="imports/a.csv")),
+    ],
+    "worker": [
+        ("scanning the users table", lambda s, w: s.client("dynamodb").scan(
+            TableName=w.names["users"])),
+        ("deleting a user", lambda s, w: s.client("dynamodb").delete_item(
+            TableName=w.names["users"], Key={"user_id": {"S": "u-1"}})),
+        ("writing into the bucket", lambda s, w: s.client("s3").put_object(
+            Bucket=w.names["bucket"], Key="imports/x.csv", Body=b"x")),
+    ],
+    "importer": [
+        ("reading outside imports/ (reports/)", lambda s, w: s.client("s3").get_object(
+            Bucket=w.names["bucket"], Key="reports/old.json")),
+        ("writing into imports/ (its own trigger)", lambda s, w: s.client("s3").put_object(
+            Bucket=w.names["bucket"], Key="imports/loop.csv", Body=b"x")),
+        ("scanning the users table", lambda s, w: s.client("dynamodb").scan(
+            TableName=w.names["users"])),
+    ],
+}
+
+
+@ex83.behaviour("enforced by moto: each role is denied what its code never does",
+                hint=["Lesson 08, 'Least privilege, proven': the check also tries, with each "
+                      "function's credentials, calls its code never makes.",
+                      "A wider action list, or a resource such as the whole bucket or every "
+                      "table, lets them through: grant only what the code calls, where it calls it."])
+def _(project: Project) -> None:
+    from botocore.exceptions import ClientError
+
+    from course.learner.iam import denied
+
+    world = _world(project)
+    for name, probes in DENIED_PROBES.items():
+        allowed: list[str] = []
+
+        def body(handler: Any, session: Any, probes: Any = probes, allowed: Any = allowed) -> None:
+            for what, call in probes:
+                try:
+                    call(session, world)
+                except ClientError as exc:
+                    if denied(exc):
+                        continue
+                allowed.append(what)
+
+        _as_function(project, name, body)
+        assert not allowed, (
+            f"with the {name} function's policy, {allowed[0]} is allowed: its code never does "
+            "that, so its role must not be able to")

@@ -83,11 +83,18 @@ def session_for_policy(policy: dict[str, Any] | str, user: str = "course-functio
                          region_name=boto3.Session().region_name or "us-east-1")
 
 
-def credentials(session: Any) -> dict[str, str]:
-    """The session's credentials as environment variables, for code that makes its own
-    clients (a handler) to run with them."""
+def use_credentials(session: Any, environ: Any = None) -> None:
+    """Put the session's credentials in the environment (os.environ by default), for code that
+    makes its own clients (a handler) to run with them. The course's fake session token goes:
+    an IAM user's keys come without one, and moto refuses keys with a token it did not issue."""
+    import os
+
+    environ = os.environ if environ is None else environ
     found = session.get_credentials()
-    return {"AWS_ACCESS_KEY_ID": found.access_key, "AWS_SECRET_ACCESS_KEY": found.secret_key}
+    environ["AWS_ACCESS_KEY_ID"] = found.access_key
+    environ["AWS_SECRET_ACCESS_KEY"] = found.secret_key
+    for name in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        environ.pop(name, None)
 
 
 def denied(error: BaseException) -> bool:
