@@ -1492,3 +1492,163 @@ def _(project: Project) -> None:
         assert not allowed, (
             f"with the {name} function's policy, {allowed[0]} is allowed: its code never does "
             "that, so its role must not be able to")
+
+
+# --- 8.4 ---------------------------------------------------------------------------------------
+
+TEMPLATE = "template.yaml"
+ex84 = exercise("8.4", "A SAM template for local testing", files=[TEMPLATE], timeout=4)
+SAM_FUNCTIONS = {"api": "Api", "worker": "Worker", "importer": "Importer"}
+
+
+def _sam_template(project: Project) -> dict[str, Any]:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def tagged(loader: Any, suffix: str, node: Any) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {("Ref" if suffix == "Ref" else f"Fn::{suffix}"): value}
+
+    Loader.add_multi_constructor("!", tagged)
+    text = project.require(TEMPLATE).read_text(errors="replace")
+    if "NotImplementedError" in text:
+        raise LearnerError(f"{TEMPLATE} still holds the exercise's placeholder: write the "
+                           "template in the cell and run it again.")
+    try:
+        template = yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise LearnerError(f"{TEMPLATE} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    assert isinstance(template, dict) and isinstance(template.get("Resources"), dict), (
+        f"{TEMPLATE} has no Resources")
+    return template
+
+
+def _sam_function(template: dict[str, Any], name: str) -> dict[str, Any]:
+    """A function's properties with the template's Globals under them."""
+    resource = template["Resources"].get(SAM_FUNCTIONS[name])
+    assert isinstance(resource, dict) and resource.get("Type") == "AWS::Serverless::Function", (
+        f"{TEMPLATE} has no AWS::Serverless::Function named {SAM_FUNCTIONS[name]}")
+    merged = dict(((template.get("Globals") or {}).get("Function") or {}))
+    for key, value in (resource.get("Properties") or {}).items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+@ex84.behaviour("cfn-lint finds no error and no warning",
+                hint=["Lesson 08, 'A SAM template': cfn-lint validates a SAM template offline, "
+                      "as CloudFormation would read it.",
+                      "Run the lesson's cfn-lint cell on your template: each line names a rule, "
+                      "a line and what to change."])
+def _(project: Project) -> None:
+    _sam_template(project)
+    executable = Path(sys.executable).with_name("cfn-lint")
+    command = [str(executable)] if executable.exists() else [sys.executable, "-m",
+                                                              "cfnlint.runner"]
+    run = subprocess.run([*command, "--format", "parseable", str(project.path(TEMPLATE))],
+                         capture_output=True, text=True, timeout=60)
+    findings = [line for line in run.stdout.splitlines() if line.strip()]
+    serious = [f for f in findings if re.search(r":[EW]\d{4}:", f)]
+    assert run.returncode in (0, 8) and not serious, (
+        "cfn-lint reports: " + "; ".join(f.split(str(project.root) + "/")[-1] for f in
+                                         (serious or findings or [run.stderr.strip()])[:3]))
+
+
+@ex84.behaviour("the three functions match Terraform's: runtime, architecture, handler, memory, timeout",
+                hint=["Lesson 08, 'A SAM template': local tests are only worth something if "
+                      "they run what Terraform deploys.",
+                      "Api, Worker and Importer, each with terraform's handler; Globals can hold "
+                      "what they share."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    template = _sam_template(project)
+    for name in FUNCTIONS:
+        block = _function_block(model, name)
+        sam = _sam_function(template, name)
+        expected = {"Runtime": model.attr(block, "runtime"),
+                    "Architectures": model.attr(block, "architectures"),
+                    "Handler": model.attr(block, "handler"),
+                    "MemorySize": model.attr(block, "memory_size", 128),
+                    "Timeout": model.attr(block, "timeout", 3)}
+        defaults = {"Architectures": ["x86_64"], "MemorySize": 128, "Timeout": 3}
+        for key, value in expected.items():
+            actual = sam.get(key, defaults.get(key))
+            assert actual == value, (
+                f"{SAM_FUNCTIONS[name]}'s {key} is {actual!r}; Terraform deploys {value!r}: a "
+                "local test of something else proves nothing")
+
+
+@ex84.behaviour("the code and its layer are lesson 07's zips",
+                hint=["Lesson 08, 'A SAM template': SAM unzips a zip named in CodeUri (and a "
+                      "layer's ContentUri) for sam local.",
+                      "CodeUri build/function.zip; an AWS::Serverless::LayerVersion with "
+                      "ContentUri build/layer.zip, listed in each function's Layers."])
+def _(project: Project) -> None:
+    template = _sam_template(project)
+    layers = {name: resource for name, resource in template["Resources"].items()
+              if isinstance(resource, dict)
+              and resource.get("Type") == "AWS::Serverless::LayerVersion"}
+    assert layers, f"{TEMPLATE} has no AWS::Serverless::LayerVersion for the dependencies"
+    (layer_name, layer), = list(layers.items())[:1]
+    content = str((layer.get("Properties") or {}).get("ContentUri", "")).removeprefix("./")
+    assert content == "build/layer.zip", (
+        f"the layer's ContentUri is {content!r}; lesson 07 builds build/layer.zip")
+    for name in FUNCTIONS:
+        sam = _sam_function(template, name)
+        code = str(sam.get("CodeUri", "")).removeprefix("./")
+        assert code == "build/function.zip", (
+            f"{SAM_FUNCTIONS[name]}'s CodeUri is {code!r}: the guideline's ./ would put the whole "
+            "project (tests, .venv...) in the function, under the wrong paths")
+        assert {"Ref": layer_name} in (sam.get("Layers") or []), (
+            f"{SAM_FUNCTIONS[name]} does not use the layer (Layers: !Ref {layer_name}): its "
+            "imports of Powertools would fail")
+
+
+@ex84.behaviour("the API's events are HTTP API routes in its resolver's payload format",
+                hint=["Lesson 08, 'A SAM template': sam local start-api serves the events of "
+                      "type HttpApi (or Api for a REST API).",
+                      "HttpApi events for /users and /users/{user_id}, with the "
+                      "PayloadFormatVersion your resolver reads (Terraform's)."])
+def _(project: Project) -> None:
+    template = _sam_template(project)
+    events = _sam_function(template, "api").get("Events") or {}
+    routes = [(e.get("Properties") or {}) for e in events.values()
+              if isinstance(e, dict) and e.get("Type") == "HttpApi"]
+    assert routes, "the Api function has no HttpApi event: sam local start-api would serve nothing"
+    expected = _payload_for(project)
+    for route in routes:
+        payload = str(route.get("PayloadFormatVersion", "2.0"))
+        assert payload == expected, (
+            f"the route {route.get('Path')} sends payload format {payload}; your resolver reads "
+            f"{expected} (SAM's HttpApi default is 2.0)")
+    paths = {route.get("Path") for route in routes}
+    assert "/users" in paths and any(re.fullmatch(r"/users/\{\w+\+?\}", str(p)) for p in paths), (
+        f"the Api function's routes are {sorted(map(str, paths))}: /users and /users/{{user_id}}")
+
+
+@ex84.behaviour("each function's environment names its service and Terraform's tables",
+                hint=["Lesson 08, 'A SAM template': the same environment as Terraform's, written "
+                      "out (SAM does not read Terraform).",
+                      "POWERTOOLS_SERVICE_NAME per function, and USERS_TABLE (and the worker's "
+                      "IDEMPOTENCY_TABLE) with the names Terraform gives the tables."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    template = _sam_template(project)
+    for name in FUNCTIONS:
+        environments = _blocks(_function_block(model, name).get("environment"))
+        wanted = model.value(environments[0].get("variables")) if environments else {}
+        sam = (_sam_function(template, name).get("Environment") or {}).get("Variables") or {}
+        for key in ("POWERTOOLS_SERVICE_NAME", "USERS_TABLE", "IDEMPOTENCY_TABLE"):
+            if key in wanted:
+                assert str(sam.get(key)) == str(wanted[key]), (
+                    f"{SAM_FUNCTIONS[name]}'s {key} is {sam.get(key)!r}; Terraform sets "
+                    f"{wanted[key]!r}")
