@@ -111,3 +111,15 @@ def test_a_case_that_lies_is_caught(tmp_path: Path) -> None:
                                     'replace = "json.dumps(body)"\nwith = "str(body)"\n')
     with pytest.raises(AssertionError, match="is rejected"):
         judge(case, tmp_path / "b")
+
+
+def test_every_exercise_has_its_suite() -> None:
+    """At least six wrong-but-plausible answers and two right-but-different ones each."""
+    short = {}
+    for exercise in exercises.ordered():
+        kinds = [tomllib.loads((case / "case.toml").read_text())["kind"]
+                 for case in CASES if case.parent.name == exercise.id]
+        wrong, right = kinds.count("wrong"), kinds.count("right")
+        if wrong < MIN_WRONG or right < MIN_RIGHT:
+            short[exercise.id] = f"{wrong} wrong, {right} right"
+    assert not short, f"suites below {MIN_WRONG} wrong and {MIN_RIGHT} right: {short}"

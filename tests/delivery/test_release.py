@@ -27,11 +27,6 @@ REGION = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(.*?)^[ \t]*### END SOLUT
 MIN_REGION = 20  # shorter regions ("return x") could occur anywhere by chance
 
 
-# Known leaks, reported to the lesson's author: file -> why it is tolerated for now. Being
-# removed lesson by lesson (issue 9: no answer further down the page); must end empty.
-KNOWN_LEAKS: dict[str, str] = {}
-
-
 def normalise(text: str) -> str:
     return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
@@ -163,11 +158,7 @@ def test_no_answers_and_no_instructor_tools_in_the_release(out: Path) -> None:
         text = searchable(path)
         assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, path
     found = leaks_in(out)
-    unknown = {rel: names for rel, names in found.items() if rel not in KNOWN_LEAKS}
-    assert not unknown, f"answers in the release: {unknown}"
-    if found:
-        pytest.xfail("; ".join(f"{rel} {KNOWN_LEAKS[rel]}: {names}"
-                               for rel, names in found.items()))
+    assert not found, f"answers in the release (learner copies included): {found}"
 
 
 def test_the_leak_scan_finds_a_planted_answer(out: Path, tmp_path: Path) -> None:

@@ -70,7 +70,10 @@ def warm_up() -> None:
     import aws_lambda_powertools.event_handler
     import aws_lambda_powertools.logging
     import aws_lambda_powertools.metrics
-    import aws_lambda_powertools.tracing  # noqa: F401
+    import aws_lambda_powertools.tracing
+    import aws_lambda_powertools.utilities.batch
+    import aws_lambda_powertools.utilities.idempotency
+    import aws_lambda_powertools.utilities.streaming  # noqa: F401 - lessons 05 and 06
     import aws_xray_sdk.core  # noqa: F401 - Tracer's import is the slowest of Powertools
     import hypothesis  # noqa: F401 - some checks run a learner's own (property) tests
     import pydantic  # noqa: F401
