@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -657,7 +656,7 @@ class _IndexSpy(http.server.ThreadingHTTPServer):
         spy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 spy.requests.append(self.path)
                 self.send_error(404)
 
@@ -816,7 +815,8 @@ def _(project: Project) -> None:
         "wrote them, change on every test run (so the zip's hash does too) and take space")
 
 
-@ex73.behaviour("the same files give the same bytes, whatever their times and the order they were written",
+@ex73.behaviour("the same files give the same bytes, whatever their times and the order "
+                "they were written",
                 hint=["Lesson 07, 'A reproducible zip': a zip entry stores the file's time, and "
                       "entries are stored in the order you write them.",
                       "Give every entry the same fixed date_time, and write the entries in "
@@ -1163,7 +1163,8 @@ def _(project: Project) -> None:
         "invalidates Docker's cache and reinstalls every package")
 
 
-@ex75.behaviour("copies the content of src/ into ${LAMBDA_TASK_ROOT}, and nothing else of the project",
+@ex75.behaviour("copies the content of src/ into ${LAMBDA_TASK_ROOT}, and nothing else of "
+                "the project",
                 hint=["Lesson 07, 'A container image': as in the zip, Lambda imports "
                       "handlers.api_gateway_handler from the task root.",
                       "COPY src/ to ${LAMBDA_TASK_ROOT}/; never the whole project folder "

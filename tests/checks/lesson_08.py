@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from course.checks import LearnerError, Project, exercise, question
+from course.checks import LearnerError, Project, exercise
 from course.checks.kit import lambda_context, once
 
 FUNCTIONS = {"api": "handlers.api_gateway_handler.lambda_handler",
@@ -535,8 +535,10 @@ def _resource_attribute(kind: str, name: str, attribute: str, model: Terraform) 
         return Unknown(f"{kind}.{name}")
     if attribute in body and attribute not in ("arn",):
         return model.value(body[attribute])
-    arg = (lambda key, default=None: model.attr(body, key, default))
-    partition = f"arn:aws"
+    def arg(key: str, default: Any = None) -> Any:
+        return model.attr(body, key, default)
+
+    partition = "arn:aws"
     if kind == "aws_dynamodb_table":
         table = arg("name")
         return {"arn": f"{partition}:dynamodb:{REGION}:{ACCOUNT}:table/{table}", "id": table,
@@ -580,7 +582,8 @@ def _resource_attribute(kind: str, name: str, attribute: str, model: Terraform) 
             attribute, Unknown(attribute))
     if kind == "aws_apigatewayv2_api":
         api_id = f"api-{name}"
-        return {"id": api_id, "execution_arn": f"{partition}:execute-api:{REGION}:{ACCOUNT}:{api_id}",
+        execution = f"{partition}:execute-api:{REGION}:{ACCOUNT}:{api_id}"
+        return {"id": api_id, "execution_arn": execution,
                 "api_endpoint": f"https://{api_id}.execute-api.{REGION}.amazonaws.com"}.get(
             attribute, Unknown(attribute))
     if kind == "aws_apigatewayv2_integration" and attribute == "id":
@@ -768,7 +771,8 @@ def _(project: Project) -> None:
                 "resource, so a rename changes both")
 
 
-@ex81.behaviour("JSON logs into a log group of its own, /aws/lambda/<function name>, with a retention",
+@ex81.behaviour("JSON logs into a log group of its own, /aws/lambda/<function name>, with a "
+                "retention",
                 hint=["Lesson 08, 'Logs': Lambda creates a log group that keeps logs forever "
                       "unless Terraform creates it first, with retention_in_days.",
                       "One aws_cloudwatch_log_group per function, named /aws/lambda/ and the "
@@ -895,9 +899,11 @@ def _function_arn(model: Terraform, name: str) -> str:
     return _resource_attribute("aws_lambda_function", name, "arn", model)
 
 
-@ex82.behaviour("an event source mapping from the sign-ups queue to the worker's live alias, with ReportBatchItemFailures",
+@ex82.behaviour("an event source mapping from the sign-ups queue to the worker's live alias, "
+                "with ReportBatchItemFailures",
                 hint=["Lesson 08, 'The queue': the mapping polls the queue and invokes the "
-                      "function; lesson 05's partial batch responses work only if it asks for them.",
+                      "function; lesson 05's partial batch responses work only if it asks "
+                      "for them.",
                       "function_name is the alias's ARN; function_response_types lists "
                       "ReportBatchItemFailures."])
 def _(project: Project) -> None:
@@ -966,7 +972,8 @@ def _notification(model: Terraform) -> dict[str, Any]:
     return next(iter(notifications.values()))
 
 
-@ex82.behaviour("the bucket tells the importer's live alias about new objects under imports/, only there",
+@ex82.behaviour("the bucket tells the importer's live alias about new objects under imports/, "
+                "only there",
                 hint=["Lesson 08, 'The bucket': the importer writes its reports under "
                       "reports/; a notification for the whole bucket would invoke it again for "
                       "each report (lesson 06's loop).",
@@ -1009,7 +1016,8 @@ def _permission_targets(model: Terraform, permission: dict[str, Any]) -> str:
     return str(function)
 
 
-@ex82.behaviour("S3 may invoke the importer's alias: a permission for s3.amazonaws.com from this bucket only",
+@ex82.behaviour("S3 may invoke the importer's alias: a permission for s3.amazonaws.com from "
+                "this bucket only",
                 hint=["Lesson 08, 'The bucket': a function's resource policy says who may invoke "
                       "it; S3 refuses a notification to a function it may not call.",
                       "aws_lambda_permission: principal s3.amazonaws.com, the alias as qualifier, "
@@ -1141,7 +1149,8 @@ def _policies(model: Terraform, name: str) -> list[dict[str, Any]]:
         try:
             parsed.append(json.loads(document) if isinstance(document, str) else document)
         except ValueError:
-            raise AssertionError(f"a policy of {name}'s role is not JSON: {document!r:.80}") from None
+            raise AssertionError(
+                f"a policy of {name}'s role is not JSON: {document!r:.80}") from None
     assert parsed, f"{name}'s role has no policy (aws_iam_role_policy) at all"
     return parsed
 
@@ -1169,7 +1178,7 @@ def _(project: Project) -> None:
     assert len(set(roles.values())) == len(roles), (
         f"the functions share roles ({roles}): the worker would get the importer's S3 access, "
         "and so on. Give each function its own")
-    for name, role_name in roles.items():
+    for role_name in roles.values():
         trust = model.attr(model.resource("aws_iam_role", role_name), "assume_role_policy")
         document = json.loads(trust) if isinstance(trust, str) else trust
         principals = [s.get("Principal") for s in document.get("Statement", [])]
@@ -1232,7 +1241,8 @@ def _(project: Project) -> None:
                 f"streams ({group}:*)")
 
 
-@ex83.behaviour("the worker's role lets the event source mapping read its queue, and only that queue",
+@ex83.behaviour("the worker's role lets the event source mapping read its queue, and only "
+                "that queue",
                 hint=["Lesson 08, 'Least privilege': the mapping polls SQS with the function's "
                       "role.",
                       "sqs:ReceiveMessage, sqs:DeleteMessage and sqs:GetQueueAttributes on the "
@@ -1469,7 +1479,8 @@ DENIED_PROBES: dict[str, list[tuple[str, Callable[[Any, World], Any]]]] = {
                 hint=["Lesson 08, 'Least privilege, proven': the check also tries, with each "
                       "function's credentials, calls its code never makes.",
                       "A wider action list, or a resource such as the whole bucket or every "
-                      "table, lets them through: grant only what the code calls, where it calls it."])
+                      "table, lets them through: grant only what the code calls, where it "
+                      "calls it."])
 def _(project: Project) -> None:
     from botocore.exceptions import ClientError
 
@@ -1522,7 +1533,7 @@ def _sam_template(project: Project) -> dict[str, Any]:
         raise LearnerError(f"{TEMPLATE} still holds the exercise's placeholder: write the "
                            "template in the cell and run it again.")
     try:
-        template = yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+        template = yaml.load(text, Loader=Loader)
     except yaml.YAMLError as exc:
         raise LearnerError(f"{TEMPLATE} is not valid YAML: {str(exc).splitlines()[0]}") from None
     assert isinstance(template, dict) and isinstance(template.get("Resources"), dict), (
@@ -1535,7 +1546,7 @@ def _sam_function(template: dict[str, Any], name: str) -> dict[str, Any]:
     resource = template["Resources"].get(SAM_FUNCTIONS[name])
     assert isinstance(resource, dict) and resource.get("Type") == "AWS::Serverless::Function", (
         f"{TEMPLATE} has no AWS::Serverless::Function named {SAM_FUNCTIONS[name]}")
-    merged = dict(((template.get("Globals") or {}).get("Function") or {}))
+    merged = dict((template.get("Globals") or {}).get("Function") or {})
     for key, value in (resource.get("Properties") or {}).items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = {**merged[key], **value}
@@ -1563,7 +1574,8 @@ def _(project: Project) -> None:
                                          (serious or findings or [run.stderr.strip()])[:3]))
 
 
-@ex84.behaviour("the three functions match Terraform's: runtime, architecture, handler, memory, timeout",
+@ex84.behaviour("the three functions match Terraform's: runtime, architecture, handler, "
+                "memory, timeout",
                 hint=["Lesson 08, 'A SAM template': local tests are only worth something if "
                       "they run what Terraform deploys.",
                       "Api, Worker and Importer, each with terraform's handler; Globals can hold "
