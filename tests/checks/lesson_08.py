@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from course.checks import LearnerError, Project, exercise
+from course.checks import LearnerError, Project, exercise, question
 from course.checks.kit import lambda_context, once
 
 FUNCTIONS = {"api": "handlers.api_gateway_handler.lambda_handler",
@@ -1664,3 +1664,93 @@ def _(project: Project) -> None:
                 assert str(sam.get(key)) == str(wanted[key]), (
                     f"{SAM_FUNCTIONS[name]}'s {key} is {sam.get(key)!r}; Terraform sets "
                     f"{wanted[key]!r}")
+
+
+# --- questions ---------------------------------------------------------------------------------
+
+question(
+    "8.a",
+    "You fix the guideline's duplicate block by merging the two `python_function` blocks, and "
+    "keep `handler = \"src.handlers.api_handler.lambda_handler\"` with lesson 07's zip. What "
+    "happens at the first invocation?",
+    ["It works: Lambda adds src/ to the path",
+     "Runtime.ImportModuleError: the zip has handlers/ at its root, there is no src module",
+     "Terraform refuses the handler string at plan time"],
+    answer=1,
+    why=["Lambda puts /var/task — the zip's root — on the path, nothing below it.",
+         "Right: the zip holds the content of src/, so the module is handlers.api_handler. "
+         "Terraform cannot know what the zip holds; only a check like 8.1's can.",
+         "The handler is a plain string to Terraform and to the Lambda API: the error comes "
+         "at import time, on every invocation."])
+
+question(
+    "8.b",
+    "You build the same commit on another laptop and run `terraform plan`. Thanks to lesson "
+    "07's reproducible zip, what does the plan say about the functions' code?",
+    ["No change: filebase64sha256() of the new zip equals the deployed hash",
+     "A change: the zip was built on another machine",
+     "A change: source_code_hash always differs between plans"],
+    answer=0,
+    why=["Right: same files, same bytes, same hash — so Terraform deploys only real changes "
+         "(a different zlib could still differ; CI builds on one kind of machine).",
+         "The machine does not matter for a reproducible zip: times, order and modes are "
+         "fixed by the build.",
+         "The hash is stable for identical bytes; that is its whole point."])
+
+question(
+    "8.c",
+    "The worker's timeout is 30 s and the queue keeps the default visibility timeout of 30 s. "
+    "What can happen to a message whose processing takes 25 s and then fails once?",
+    ["Nothing special: it comes back after 30 s and is retried once",
+     "It may be delivered to a second invocation while the first still works on it, and "
+     "retries count faster towards the DLQ",
+     "Lambda refuses to create the mapping"],
+    answer=1,
+    why=["The visibility timeout starts when the batch is received, not when your record's "
+         "processing starts; a batch, retries and throttling eat into it.",
+         "Right: with 6 × 30 = 180 s, a message stays invisible while Lambda still has it "
+         "(AWS's advice); a tight timeout gives duplicates and early dead-lettering.",
+         "Lambda refuses a mapping only when the queue's visibility timeout is below the "
+         "function's timeout — here they are equal, so it is accepted."])
+
+question(
+    "8.d",
+    "Your API's policy allows dynamodb:Query on the users table's ARN. The duplicate-email "
+    "check queries the email-index. What does the client get?",
+    ["409 or 201, as usual: an index belongs to its table",
+     "A 500: the Query is authorised against <table ARN>/index/email-index, which the policy "
+     "does not name, so DynamoDB answers AccessDeniedException",
+     "A 403 from API Gateway"],
+    answer=1,
+    why=["IAM treats an index as a resource of its own.",
+         "Right: add <table ARN>/index/* (or the index by name) for Query. The reason is only "
+         "in the function's log: a proof with the real code finds it before production.",
+         "API Gateway only forwards; the refusal happens inside the function's DynamoDB call."])
+
+question(
+    "8.e",
+    "checkov reports CKV_AWS_117 (\"Lambda function is not configured inside a VPC\") on a "
+    "function that only calls DynamoDB and S3. What is the right response?",
+    ["Put the function in a VPC: checkov is always right",
+     "Decide, and write it down: skip the check in the resource with a reason (or, as in this "
+     "lesson, a dynamic vpc_config that a variable turns on)",
+     "Turn checkov off for the whole folder"],
+    answer=1,
+    why=["A VPC adds NAT or VPC endpoints, cost and cold-start work, for no benefit here.",
+         "Right: a finding is fixed or skipped with a reason next to the resource, so a "
+         "reviewer sees the decision and new findings stand out.",
+         "That hides the next, real finding too."])
+
+question(
+    "8.f",
+    "Why does `sam local start-api` with the guideline's template (an `Api` event) not test "
+    "what your Terraform deploys?",
+    ["It does: Api and HttpApi events are the same thing",
+     "An Api event is a REST API sending payload 1.0 from another service; Terraform deploys "
+     "an HTTP API — match the event type and its PayloadFormatVersion to the real one",
+     "sam local cannot run Python functions"],
+    answer=1,
+    why=["They are two API Gateway products with different events, features and prices.",
+         "Right: local tests are only worth something if they run the same kind of event; "
+         "your template uses HttpApi events with the resolver's payload format.",
+         "It runs them, in Docker, with AWS's runtime images."])
