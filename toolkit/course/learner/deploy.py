@@ -26,6 +26,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from course import workspace
 
@@ -120,7 +121,7 @@ def verify(endpoint: str) -> tuple[dict[str, list[str]], list[str]]:
     """Read back with boto3 what lesson 08's configuration creates; list what differs."""
     import boto3
 
-    def client(service: str):
+    def client(service: str) -> Any:
         return boto3.client(service, endpoint_url=endpoint)
 
     created: dict[str, list[str]] = {}

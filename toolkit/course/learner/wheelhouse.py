@@ -117,7 +117,8 @@ def fetch(where: Path | None = None) -> bool:
         return True
     where.mkdir(parents=True, exist_ok=True)
     print(f"Fetching the wheels of lessons 07-08 into {where} (once; about 25 MB) ...")
-    jobs = [(PINS, RUNTIME, tag) for tag in PLATFORMS.values()]
+    jobs: list[tuple[tuple[str, ...], str | None, str | None]] = [
+        (PINS, RUNTIME, tag) for tag in PLATFORMS.values()]
     jobs += [(PINS, None, None), ((WRONG_PLATFORM_DEMO,), local_python(), other_linux_platform())]
     for pins, python, tag in jobs:
         run = _pip_download(pins, where, python=python, platform_tag=tag)
