@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import pytest
+
+
+@pytest.fixture(scope="session")
+def warm_checks() -> None:
+    """Import what checks need once per test process, as the check worker does: every check
+    forks from this process, so it inherits boto3, moto and Powertools already loaded."""
+    from course.checks import _worker
+
+    _worker.warm_up()
+
 
 def per_lesson(namespace: dict, base: type, items: Iterable[str]) -> None:
     """Define one subclass of `base` per lesson that has `items` (Test<Base>NN, with

@@ -13,6 +13,7 @@ from tests.conftest import lesson_of, per_lesson
 
 COURSE_ROOT = course_home()
 EXERCISES = [ex.id for ex in exercises.ordered()]
+pytestmark = pytest.mark.usefixtures("warm_checks")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

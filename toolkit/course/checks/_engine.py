@@ -18,6 +18,7 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Collection
 from dataclasses import asdict
 from pathlib import Path
 from typing import IO
@@ -146,12 +147,12 @@ def _isolate(root: Path) -> None:
     signal.signal(signal.SIGALRM, _on_wall_alarm)
 
 
-def _serve(exercise: Exercise, root: Path, out: IO[str]) -> None:
-    """Run every behaviour of the exercise, writing one JSON line per result."""
+def _serve(exercise: Exercise, behaviours: list[Behaviour], root: Path, out: IO[str]) -> None:
+    """Run the behaviours, writing one JSON line per result."""
     _isolate(root)
     project = Project(root)
     skipped = ""
-    for behaviour in exercise.behaviours:
+    for behaviour in behaviours:
         if skipped:  # one runaway is enough to report: skip the rest quickly
             result = Result(behaviour.name, False, skipped, list(behaviour.hints))
         else:
@@ -163,12 +164,15 @@ def _serve(exercise: Exercise, root: Path, out: IO[str]) -> None:
 # --- in the parent -----------------------------------------------------------------------
 
 
-def run_isolated(exercise_id: str, root: Path | str) -> Verdict:
-    """Check `exercise_id` against the project at `root` in a forked child."""
+def run_isolated(exercise_id: str, root: Path | str, *,
+                 only: Collection[str] | None = None) -> Verdict:
+    """Check `exercise_id` against the project at `root` in a forked child (only the named
+    behaviours, if given: a wrong-answer suite needs just the ones an answer breaks)."""
     root = Path(root).resolve()
     exercise = exercises.get(exercise_id)
+    behaviours = [b for b in exercise.behaviours if only is None or b.name in only]
     start = time.perf_counter()
-    child = Child(lambda out: _serve(exercise, root, out))
+    child = Child(lambda out: _serve(exercise, behaviours, root, out))
     lines, timed_out = child.lines(time.monotonic() + exercise.budget * WALL_FACTOR)
     child.finish()
     results = [Result(**json.loads(line)) for line in lines]
@@ -177,6 +181,6 @@ def run_isolated(exercise_id: str, root: Path | str) -> Verdict:
            "Not finished: the check process ended abruptly (did your code call exit() "
            "or crash the interpreter?).")
     done = {r.name for r in results}
-    results += [Result(b.name, False, why, list(b.hints)) for b in exercise.behaviours
+    results += [Result(b.name, False, why, list(b.hints)) for b in behaviours
                 if b.name not in done]
     return Verdict(exercise.id, exercise.title, results, round(time.perf_counter() - start, 4))
