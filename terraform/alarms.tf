@@ -1,6 +1,6 @@
 # Lesson 09: the alarms worth waking up for. Each one notifies the SNS topic alarm_topic_arn.
-# Names of what to watch come in as variables (defaults: the course's names), so this file
-# stands next to the functions and queues it watches without repeating them.
+# What to watch defaults to lesson 08's functions and queues (named from local.prefix, as
+# storage.tf names them); the variables let a team watch others without editing this file.
 
 variable "alarm_topic_arn" {
   description = "SNS topic that receives alarm notifications (empty: alarms without actions)"
@@ -9,19 +9,21 @@ variable "alarm_topic_arn" {
 }
 
 variable "monitored_functions" {
-  description = "Lambda functions whose errors and throttles page someone"
+  description = "Lambda functions whose errors and throttles page someone (null: lesson 08's)"
   type        = list(string)
-  default     = ["users-api", "signups-api", "signups-worker", "users-import"]
+  default     = null
 }
 
 variable "signups_queue_name" {
-  type    = string
-  default = "signups"
+  description = "The sign-ups queue (null: lesson 08's)"
+  type        = string
+  default     = null
 }
 
 variable "signups_dlq_name" {
-  type    = string
-  default = "signups-dlq"
+  description = "Its dead-letter queue (null: lesson 08's)"
+  type        = string
+  default     = null
 }
 
 variable "oldest_message_age_seconds" {
@@ -32,10 +34,15 @@ variable "oldest_message_age_seconds" {
 
 locals {
   alarm_actions = var.alarm_topic_arn == "" ? [] : [var.alarm_topic_arn]
+  monitored_functions = var.monitored_functions != null ? var.monitored_functions : [
+    "${local.prefix}-api", "${local.prefix}-worker", "${local.prefix}-importer",
+  ]
+  signups_queue_name = coalesce(var.signups_queue_name, "${local.prefix}-signups")
+  signups_dlq_name   = coalesce(var.signups_dlq_name, "${local.prefix}-signups-dlq")
 }
 
 resource "aws_cloudwatch_metric_alarm" "function_errors" {
-  for_each            = toset(var.monitored_functions)
+  for_each            = toset(local.monitored_functions)
   alarm_name          = "${each.value}-errors"
   alarm_description   = "Invocations of ${each.value} failed: read its ERROR lines"
   namespace           = "AWS/Lambda"
@@ -51,7 +58,7 @@ resource "aws_cloudwatch_metric_alarm" "function_errors" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "function_throttles" {
-  for_each            = toset(var.monitored_functions)
+  for_each            = toset(local.monitored_functions)
   alarm_name          = "${each.value}-throttles"
   alarm_description   = "Requests to ${each.value} were throttled: concurrency is too low"
   namespace           = "AWS/Lambda"
@@ -67,11 +74,11 @@ resource "aws_cloudwatch_metric_alarm" "function_throttles" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
-  alarm_name          = "${var.signups_dlq_name}-not-empty"
+  alarm_name          = "${local.signups_dlq_name}-not-empty"
   alarm_description   = "Sign-ups failed for good and wait in the DLQ: inspect, fix, redrive"
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = var.signups_dlq_name }
+  dimensions          = { QueueName = local.signups_dlq_name }
   statistic           = "Maximum"
   period              = 60
   evaluation_periods  = 1
@@ -82,11 +89,11 @@ resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "oldest_signup" {
-  alarm_name          = "${var.signups_queue_name}-oldest-message"
+  alarm_name          = "${local.signups_queue_name}-oldest-message"
   alarm_description   = "The sign-ups worker is behind or stuck"
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateAgeOfOldestMessage"
-  dimensions          = { QueueName = var.signups_queue_name }
+  dimensions          = { QueueName = local.signups_queue_name }
   statistic           = "Maximum"
   period              = 60
   evaluation_periods  = 5
