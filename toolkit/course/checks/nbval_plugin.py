@@ -6,6 +6,9 @@
   notebooks can run in any order, on several cores.
 * In a learner copy every `check(...)` cell must fail *because the check failed*
   (CheckFailed), not for any other reason: nbval alone would accept any exception.
+* Every cell is safe to run again: after its last cell, a solution notebook runs top to
+  bottom a second time in the same kernel ("Run All again"), and no cell may fail there but
+  those tagged `raises-exception`. (Restart & Run All is what nbval itself does.)
 """
 
 from __future__ import annotations
@@ -70,6 +73,49 @@ def _workspace_for(notebook: Path) -> Path:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if _nbval_cell(item):  # before nbval starts the notebook's kernel, which inherits this
         os.environ["COURSE_WORKSPACE"] = str(_workspace_for(Path(item.path)))
+
+
+RERUN_TIMEOUT = 120  # seconds per cell, as --nbval-cell-timeout
+
+
+class RunAllAgain(pytest.Item):
+    """A solution notebook run top to bottom a second time, in the kernel nbval ran it in."""
+
+    def runtest(self) -> None:
+        kernel = getattr(self.parent, "kernel", None)
+        assert kernel is not None and kernel.is_alive(), "the notebook's kernel is gone"
+        unexpected = []
+        notebook: Any = self.parent  # nbval's IPyNbFile: its kernel and its cells
+        for number, cell in enumerate(notebook.nb.cells):
+            if cell.cell_type != "code":
+                continue
+            msg_id = kernel.execute_cell_input(cell.source, allow_stdin=False)
+            while True:  # the execute_reply says whether the cell raised
+                reply = kernel.get_message(stream="shell", timeout=RERUN_TIMEOUT)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
+            kernel.await_idle(msg_id, RERUN_TIMEOUT)
+            content = reply["content"]
+            if content["status"] == "error" and "raises-exception" not in cell.metadata.get(
+                    "tags", []):
+                unexpected.append(f"cell {number}: {content.get('ename')}: "
+                                  f"{str(content.get('evalue'))[:200]}")
+        assert not unexpected, f"Run All a second time failed: {unexpected}"
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return Path(self.path), 0, f"{self.path.name}: Run All again"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each solution notebook ends with a second Run All in its kernel."""
+    solutions = (course_home() / "solutions").resolve()
+    last: dict[Any, int] = {}
+    for index, item in enumerate(items):
+        if _nbval_cell(item) and Path(item.path).parent.resolve() == solutions:
+            last[item.parent] = index
+    for notebook, index in sorted(last.items(), key=lambda pair: -pair[1]):
+        items.insert(index + 1, RunAllAgain.from_parent(notebook, name="Run All again"))
 
 
 def _error_names(item: pytest.Item) -> list[str]:
