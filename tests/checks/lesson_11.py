@@ -305,23 +305,22 @@ def _(project: Project) -> None:
     assert not wrong, "redrive sent messages to another queue than the one it was given"
 
 
-question("11.a", "A sign-up failed five times because the users table was throttled, and is "
-         "now in the dead-letter queue. The throttling is over. What does a redrive do with it?",
-         ["Nothing: a message in a DLQ has used up its receives and fails at once.",
-          "It goes back to the sign-ups queue as a new message (new id, receive count 0); the "
-          "worker creates the user. Had the worker created it before failing, its idempotency "
-          "would see a new message id: the user's email check (409) must catch it.",
-          "SQS moves it back by itself once the table recovers."],
+question("11.d", "A sign-up failed five times because the users table was throttled, and is "
+         "now in the dead-letter queue. The throttling is over and you redrive it. What "
+         "happens?",
+         ["It fails at once: its receives are used up.",
+          "It arrives in the sign-ups queue as a new message (a new message id, receive count "
+          "0) and the worker creates the user: the failed attempts created nothing, so nothing "
+          "is created twice.",
+          "Powertools' idempotency skips it: its message id already has a record."],
          answer=1,
-         why=["A redriven message starts again: the receive count belongs to the message in "
-              "its queue, and a sent copy is a new message.",
-              "Right. Idempotency keyed on the message id protects redelivery of one message, "
-              "not a copy: the worker's own checks (a conditional put, an existing email) are "
-              "what make a redrive safe.",
-              "Nothing moves messages out of a dead-letter queue unless someone redrives them "
-              "(or their retention period ends, and they are gone)."])
+         why=["The receive count belongs to a message in its queue; the copy starts at 0.",
+              "Right: each attempt failed at the write, and Powertools deletes its in-progress "
+              "record when the function raises (lesson 05), so the copy starts clean.",
+              "A failed attempt leaves no record (Powertools deletes it on an exception), and "
+              "the copy has a new message id anyway."])
 
-question("11.b", "Why redrive one message first (limit=1) before the rest?",
+question("11.e", "Why redrive one message first (limit=1) before the rest?",
          ["SQS allows only one message per redrive call.",
           "To see the cause is really gone: if that one fails again, you have changed one "
           "message's fate, not sent a thousand back into a failing worker (and to the DLQ "
@@ -533,7 +532,7 @@ def _(project: Project) -> None:
         f"rollback moved live to {version} and returned {result!r}; expected '9' both")
 
 
-question("11.c", "A new version of the API was published and the live alias moved to it. The "
+question("11.f", "A new version of the API was published and the live alias moved to it. The "
          "5xx alarm fires. Which is fastest and safest?",
          ["Fix the bug, rebuild the zip, terraform apply.",
           "Move the live alias back to the previous version (seconds, nothing rebuilt), then "
@@ -547,7 +546,7 @@ question("11.c", "A new version of the API was published and the live alias move
               "$LATEST is the newest code, the one that fails; and the API's permission is on "
               "the alias."])
 
-question("11.d", "Why does a rollback clear the alias's weights (RoutingConfig) even when it "
+question("11.g", "Why does a rollback clear the alias's weights (RoutingConfig) even when it "
          "names the version to go to?",
          ["It does not need to; weights expire after a deploy.",
           "UpdateAlias keeps the routing configuration you do not replace: a canary weight "
@@ -1079,7 +1078,7 @@ def _(project: Project) -> None:
             {"handlers.api_gateway_handler": _wrapped_service(_Forgetful)})
 
 
-question("11.e", "Every lesson's check passed when you wrote it. Why does the capstone run them "
+question("11.h", "Every lesson's check passed when you wrote it. Why does the capstone run them "
          "all again?",
          ["To count the score again.",
           "Later lessons changed earlier files (the API got Tracer and a table, the worker "
@@ -1092,7 +1091,7 @@ question("11.e", "Every lesson's check passed when you wrote it. Why does the ca
               "test on every change for the same reason.",
               "They do not; files change."])
 
-question("11.f", "Your end-to-end test uploads `imports/team.csv` and checks the users. Why "
+question("11.i", "Your end-to-end test uploads `imports/team.csv` and checks the users. Why "
          "does the capstone call that test weak?",
          ["It is not weak: it covers the import.",
           "A key without a space (or +) decodes the same with unquote and unquote_plus: the "
@@ -1103,3 +1102,59 @@ question("11.f", "Your end-to-end test uploads `imports/team.csv` and checks the
          why=["It covers the happy path only; a mutant with unquote survives it.",
               "Right: tests are judged by the bugs they catch.",
               "imports/ is the prefix that triggers the import; reports/ is where it writes."])
+
+
+# --- questions of sections 1-3 and 7 ---------------------------------------------------------
+
+question("11.a", "API Gateway, the sign-ups mapping and the bucket notification all call the "
+         "functions' `live` alias, never `$LATEST`. What does that buy you when a deploy goes "
+         "wrong?",
+         ["Nothing: `$LATEST` and `live` run the same code.",
+          "A rollback is one call: move `live` back to the previous version and every caller "
+          "follows at once; nothing is rebuilt or redeployed.",
+          "Lambda retries a failed invocation on the previous version by itself."],
+         answer=1,
+         why=["`$LATEST` is whatever was uploaded last; `live` is the published version you "
+              "chose, and versions never change once published.",
+              "Right: section 5 writes that call.",
+              "Lambda retries on the same version; it has no notion of a good one."])
+
+question("11.b", "The flow delivered the same S3 notification twice, and the table still holds "
+         "each user once. What makes that so?",
+         ["SQS removes duplicate messages.",
+          "The import derives each user's id from the object's version and the row, and saves "
+          "with a conditional put: the second write of the same id is refused and counted as "
+          "already imported.",
+          "The event source mapping remembers the message ids it has seen."],
+         answer=1,
+         why=["Standard queues deliver at least once and never deduplicate (FIFO queues do, "
+              "within five minutes, by deduplication id).",
+              "Right: lesson 06, exercise 6.2. The sign-ups worker does the same per message id "
+              "with Powertools' idempotency (lesson 05).",
+              "It does not: a duplicate is a new message, with its own id."])
+
+question("11.c", "Every test passes and every exercise's check passed. Why also read the code "
+         "for the guideline's traps?",
+         ["Reading code is faster than running tests.",
+          "A test proves what it tries. `str(e)` on one rare error path, or `log_event=True` on "
+          "one function, passes every test that does not go there; a rule read over all the "
+          "code finds the habit wherever it is.",
+          "The checks never test error paths."],
+         answer=1,
+         why=["Speed is not the point; coverage of habits is.",
+              "Right: linters and code review do the same in a team (ruff's rules, for one).",
+              "They do (lessons 01-06 provoke failures); they cannot try every path of every "
+              "file you will write."])
+
+question("11.j", "Your certificate's Init Duration was measured on this machine. Why will "
+         "Lambda show a longer one for the same code at 256 MB?",
+         ["It will not: INIT runs the same imports.",
+          "Lambda runs INIT on the CPU share the memory size buys (1,769 MB is one vCPU, 256 MB "
+          "about a seventh of one), and a cold start there also creates the execution "
+          "environment and fetches the package: measure in Lambda before promising a latency.",
+          "Lambda imports every module of the package, used or not."],
+         answer=1,
+         why=["The imports are the same; the CPU they run on is not.",
+              "Right: lesson 10 ran the function under a CPU share to see it; the certificate's "
+              "figure is a floor, not a promise.",
+              "It imports what your handler's module imports, as here."])

@@ -13,8 +13,9 @@ project, and a certificate-style summary the learner keeps.
     capstone.certificate()           # the summary, shown and written to CAPSTONE.md
 
 The traps are read from the code (ast), not run: `str(e)` (or any text of a caught exception)
-in a response, `int()` on a raw query-string value, moto's removed `mock_dynamodb`,
-`log_event=True` (whole events in the logs), a keep-warm branch or pinger. A check proves the
+in a response, `int()` on a raw query-string value, moto's removed `mock_dynamodb`, whole events
+in the logs (`log_event=True`, or the event passed to a log call), a keep-warm branch or
+pinger. A check proves the
 behaviour; these rules find the habit, in every file, before it ships.
 """
 
@@ -66,7 +67,8 @@ class Stages:
     """Stages of a flow, recorded as they run and shown as one view.
 
     A stage that raises is recorded as failed with the error's first line, and the flow goes
-    on: one view then says which stages work and which do not. KeyboardInterrupt still stops.
+    on: one view then says which stages work and which do not. An exercise's placeholder
+    (NotImplementedError "Exercise N.M ...") and KeyboardInterrupt still stop the cell.
     """
 
     def __init__(self, title: str) -> None:
@@ -80,6 +82,11 @@ class Stages:
         passed = True
         try:
             yield _StageNotes(notes)
+        except NotImplementedError as exc:
+            if "Exercise " in str(exc):
+                raise  # an unfinished exercise: say so, not a stage that failed
+            passed = False
+            notes.append(_error_line(exc))
         except Exception as exc:  # noqa: BLE001 - the view reports it; the flow goes on
             passed = False
             notes.append(_error_line(exc))
@@ -132,7 +139,8 @@ RULES = {
     "str(e)": "exception text in a response: the client learns your internals",
     "int(query)": "int() on a raw query-string value: bad input becomes a 500",
     "mock_dynamodb": "moto's per-service mocks are gone since moto 5: use mock_aws",
-    "log_event": "whole events in the logs (log_event=True): personal data in CloudWatch",
+    "log_event": "whole events in the logs (log_event=True, or the event logged): personal "
+                 "data in CloudWatch",
     "warmer": "a keep-warm branch or pinger: it does not prevent cold starts",
 }
 # Powertools' HTTP errors: the message of one raised in a route becomes the response body.
@@ -265,6 +273,38 @@ def _raw_query(node: ast.AST, tainted: set[str]) -> bool:
     return False
 
 
+_LOG_METHODS = {"debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
+
+
+def _event_names(tree: ast.AST) -> set[str]:
+    """What handlers call their event: "event", and the first parameter of every function
+    whose second one is "context"."""
+    names = {"event"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            params = node.args.args
+            if len(params) >= 2 and params[1].arg == "context":
+                names.add(params[0].arg)
+    return names
+
+
+def _logs_whole_event(call: ast.Call, names: set[str]) -> bool:
+    """A log call (logger.info(...), print(...)) given the whole event: as an argument, in an
+    f-string, through json.dumps/str/repr, or as a value of extra={...}. event["path"] or
+    event.get("path") are parts of it, not the whole."""
+    func = call.func
+    if not ((isinstance(func, ast.Attribute) and func.attr in _LOG_METHODS) or
+            (isinstance(func, ast.Name) and func.id == "print")):
+        return False
+    parts: set[int] = set()  # ids of Name nodes used as the base of event[...] or event.x
+    for node in ast.walk(call):
+        if isinstance(node, ast.Subscript | ast.Attribute) and isinstance(node.value, ast.Name):
+            parts.add(id(node.value))
+    return any(isinstance(node, ast.Name) and node.id in names and id(node) not in parts
+               for argument in [*call.args, *(k.value for k in call.keywords)]
+               for node in ast.walk(argument))
+
+
 def _is_true(node: ast.AST | None) -> bool:
     return isinstance(node, ast.Constant) and node.value not in (False, None, 0, "")
 
@@ -300,6 +340,7 @@ def _python_traps(path: Path, relative: str, *, app: bool) -> list[Trap]:
             add("mock_dynamodb", node)
     if not app:
         return found
+    event_names = _event_names(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.ExceptHandler) and node.name:
             for leak in _leaks_in(node.body, {node.name}):
@@ -320,6 +361,8 @@ def _python_traps(path: Path, relative: str, *, app: bool) -> list[Trap]:
                             sub.func.id == "int" and sub.args and \
                             _raw_query(sub.args[0], tainted):
                         add("int(query)", sub)
+        if isinstance(node, ast.Call) and _logs_whole_event(node, event_names):
+            add("log_event", node)
         if isinstance(node, ast.keyword) and node.arg == "log_event" and _is_true(node.value):
             add("log_event", node.value)
         if isinstance(node, ast.Constant) and node.value == "POWERTOOLS_LOGGER_LOG_EVENT":
