@@ -21,7 +21,7 @@ from course.workspace import course_home
 
 COURSE_ROOT = course_home()
 
-REFERENCE = ("src", "tests/unit", "tests/integration", "terraform", "pyproject.toml")
+REFERENCE = ("src", "tests/unit", "tests/integration", "terraform", "scripts", "pyproject.toml")
 REGION = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(.*?)^[ \t]*### END SOLUTION", re.M | re.S)
 MIN_REGION = 20  # shorter regions ("return x") could occur anywhere by chance
 
