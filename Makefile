@@ -8,13 +8,17 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --disable-pip-version-check --progress-bar off
 COURSE := $(VENV)/.course-ready
 DEV := $(VENV)/.dev-ready
+# checkov (lesson 08) pins an old boto3: it gets a virtual environment of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/.checkov-ready
+CHECKOV_VERSION := 3.3.30
 # In the authors' repository the toolkit is installed editable; learners get a plain install.
 TOOLKIT := $(if $(wildcard solutions),-e toolkit,./toolkit)
 HAS_DEV := $(wildcard requirements-dev.txt)
 JOBS ?= 2
 export COURSE_HOME := $(CURDIR)
 
-.PHONY: lab test test-fast bench notebooks lint clean release
+.PHONY: lab test test-fast bench notebooks lint clean release wheelhouse checkov
 
 $(COURSE): requirements.txt constraints.txt toolkit/pyproject.toml $(wildcard toolkit/jupyter-config/*)
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else \
@@ -26,10 +30,26 @@ $(COURSE): requirements.txt constraints.txt toolkit/pyproject.toml $(wildcard to
 	@# course at start) and JupyterLab's defaults (no news pop-up, no update check).
 	@install -D -m 644 toolkit/jupyter-config/ipython_kernel_config.py $(VENV)/etc/ipython/ipython_kernel_config.py
 	@install -D -m 644 toolkit/jupyter-config/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
+	@# Lessons 07-08 install the app's dependencies from here, never from the internet.
+	@$(PY) -m course.learner.wheelhouse
 	@echo "The course is installed in $(VENV)."
 	@touch $@
 
-$(DEV): $(COURSE) requirements-dev.txt
+# The wheels of lessons 07-08 (fetched by the install step; this retries after a failure).
+wheelhouse: $(COURSE)
+	$(PY) -m course.learner.wheelhouse
+
+# checkov for lesson 08 (about 300 MB): `make checkov`; `make test` installs it.
+checkov: $(CHECKOV)
+
+$(CHECKOV):
+	@echo "Installing checkov $(CHECKOV_VERSION) into $(CHECKOV_VENV) (once; about a minute) ..."
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --disable-pip-version-check --progress-bar off \
+	  --quiet checkov==$(CHECKOV_VERSION)
+	@touch $@
+
+$(DEV): $(COURSE) $(CHECKOV) requirements-dev.txt
 	@echo "Installing the authors' tools (pytest-xdist, playwright, ruff, mypy) ..."
 	$(PIP) --quiet -r requirements-dev.txt -c constraints.txt
 	@touch $@
@@ -65,4 +85,4 @@ notebooks: $(COURSE)
 	$(PY) -m course.instructor.authoring
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(CHECKOV_VENV)

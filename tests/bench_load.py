@@ -28,7 +28,8 @@ import psutil
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-NOT_IN_A_LEARNER = {".git", ".venv", "workspace", "build", "notebooks", "solutions", "course",
+NOT_IN_A_LEARNER = {".git", ".venv", ".venv-checkov", "wheelhouse", "workspace", "build",
+                    "notebooks", "solutions", "course",
                     "checks", "toolkit", "delivery", "browser", "binder", ".ci", "__pycache__",
                     ".hypothesis", ".ruff_cache", ".pytest_cache", ".ipynb_checkpoints"}
 MB = 2**20

@@ -18,7 +18,8 @@ from tests.conftest import lesson_of, per_lesson
 
 HOME = course_home()
 ANSWERS = HOME / "tests" / "answers"
-SOLVED = ("src", "tests/unit", "tests/integration", "terraform", "scripts", "pyproject.toml")
+SOLVED = ("src", "tests/unit", "tests/integration", "terraform", "scripts", "pyproject.toml",
+          "requirements-lambda.txt", "build_lambda.py", "Dockerfile", "template.yaml")
 CASES = sorted(p.parent for p in ANSWERS.glob("*/*/case.toml"))
 MIN_WRONG, MIN_RIGHT = 6, 2
 pytestmark = pytest.mark.usefixtures("warm_checks")

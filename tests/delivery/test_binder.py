@@ -40,7 +40,8 @@ COURSE_ROOT = course_home()
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 BINDER = COURSE_ROOT / "binder"
-NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "workspace", "build", "__pycache__",
+NOT_COPIED = shutil.ignore_patterns(".git", ".venv", ".venv-checkov", "workspace", "build",
+                                    "__pycache__",
                                     ".hypothesis", ".ruff_cache", ".pytest_cache",
                                     ".ipynb_checkpoints")
 CACHE = Path(os.environ.get("COURSE_BINDER_CACHE", "~/.cache/course-binder-sim")).expanduser()

@@ -22,7 +22,8 @@ from course.workspace import course_home
 COURSE_ROOT = course_home()
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="privilege drop needs root")
-NOT_IN_A_LEARNER = {".git", ".venv", "workspace", "build", "notebooks", "solutions", "course",
+NOT_IN_A_LEARNER = {".git", ".venv", ".venv-checkov", "wheelhouse", "workspace", "build",
+                    "notebooks", "solutions", "course",
                     "checks", "toolkit", "delivery", "browser", "binder", ".ci", "__pycache__",
                     ".hypothesis", ".ruff_cache", ".pytest_cache", ".ipynb_checkpoints"}
 HELPERS = "src/utils/helpers.py"

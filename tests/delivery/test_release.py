@@ -21,7 +21,8 @@ from course.workspace import course_home
 
 COURSE_ROOT = course_home()
 
-REFERENCE = ("src", "tests/unit", "tests/integration", "terraform", "scripts", "pyproject.toml")
+REFERENCE = ("src", "tests/unit", "tests/integration", "terraform", "scripts", "pyproject.toml",
+             "requirements-lambda.txt", "build_lambda.py", "Dockerfile", "template.yaml")
 REGION = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(.*?)^[ \t]*### END SOLUTION", re.M | re.S)
 MIN_REGION = 20  # shorter regions ("return x") could occur anywhere by chance
 
@@ -78,10 +79,21 @@ def public_lines() -> set[str]:
     return code_lines(shown) - answer_lines
 
 
+def shown_before(lesson: str) -> set[str]:
+    """Lines the learner copies of the lessons before `lesson` show: what a learner already
+    met is no later exercise's secret (an `import`, `return table`, a logging call...)."""
+    return set().union(*(code_lines("\n".join(cell.source for cell in authoring.learner_copy(
+        nbformat.read(path, as_version=4)).cells))
+        for path in authoring.SOLUTIONS.glob("*.ipynb") if path.name[:2] < lesson))
+
+
 def answers() -> dict[str, set[str]]:
-    """What must never appear in the release, as distinctive lines: every solution region,
-    and the reference files less what the lessons show on purpose."""
-    secrets = {name: code_lines(region) for name, region in regions().items()}
+    """What must never appear in the release, as distinctive lines: every solution region
+    (less what earlier lessons showed), and the reference files less what the lessons show on
+    purpose."""
+    met = {p.name[:2]: shown_before(p.name[:2]) for p in authoring.SOLUTIONS.glob("*.ipynb")}
+    secrets = {name: code_lines(region) - met[name.split(" of ")[1][:2]]
+               for name, region in regions().items()}
     public = public_lines()
     for folder in REFERENCE:
         top = COURSE_ROOT / folder

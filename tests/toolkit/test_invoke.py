@@ -529,3 +529,10 @@ def test_cpu_share_follows_memory_where_a_cgroup_allows(project: Path) -> None:
     else:
         assert any("CPU not limited" in note for note in small.notes)
     assert _cgroup.vcpus(1769) == 1.0
+
+
+def test_a_cold_start_reports_the_init_phase_cpu_time() -> None:
+    cold = invoke("handlers.hello.lambda_handler", project=FIXTURE, cold=True)
+    assert cold.init_cpu_ms is not None and 0 < cold.init_cpu_ms
+    warm = invoke("handlers.hello.lambda_handler", project=FIXTURE)
+    assert warm.init_cpu_ms is None

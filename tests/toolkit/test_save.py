@@ -17,6 +17,11 @@ def test_saves_without_markers(tmp_path: Path) -> None:
     assert (tmp_path / "src/a.py").read_text() == "x = 1\ny = 2\n"
 
 
+def test_a_saved_file_ends_with_a_newline(tmp_path: Path) -> None:
+    save.save("src/a.py", "x = 1", tmp_path)  # a cell's text has no final newline
+    assert (tmp_path / "src/a.py").read_text() == "x = 1\n"
+
+
 def test_keeps_the_previous_version_and_says_how_to_restore(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     save.save("src/a.py", "first = 1\n", tmp_path)

@@ -52,12 +52,10 @@ class FakeUsersService:
 
 @pytest.fixture
 def sqs_handler(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """The handler module, imported once fake credentials and a region are set: it creates
-    Powertools' DynamoDB client at import, as it does in Lambda."""
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
+    """The handler module, imported once a region is set: it creates Powertools' DynamoDB
+    client at import, as it does in Lambda (creating a client needs a region, no credentials;
+    with idempotency off, no test calls AWS)."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
     return importlib.import_module("handlers.sqs_handler")
 
 

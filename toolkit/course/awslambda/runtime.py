@@ -276,7 +276,8 @@ class _Runtime:
             self.fail_init({"errorMessage": str(exc), "errorType": type(exc).__name__,
                             "stackTrace": _learner_frames(exc.__traceback__, self.src)})
         _flush()
-        self.send({"type": "ready", "max_rss_kb": peak_rss_kb()})
+        self.send({"type": "ready", "max_rss_kb": peak_rss_kb(),
+                   "init_cpu_ms": time.process_time() * 1000})
 
     def fail_init(self, error: dict[str, Any]) -> None:
         sys.stdout.write(_error_lines(error))

@@ -12,6 +12,7 @@ reports the behaviours it finished.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import resource
 import signal
@@ -133,6 +134,7 @@ def _isolate(root: Path) -> None:
         os.dup2(devnull, fd)
     sys.stdout = sys.stderr = open(os.devnull, "w")
     sys.path.insert(0, str(root / "src"))
+    logging.getLogger().handlers.clear()  # a fresh process, as in Lambda: no caller's handlers
     os.chdir(root)
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     try:

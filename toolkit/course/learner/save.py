@@ -113,6 +113,8 @@ def save(relative: str, text: str, project: Path | None = None, *, cell_offset: 
     path = target(relative, project)
     root = workspace.root(project)
     body = strip_markers(text)
+    if body and not body.endswith("\n"):  # a cell's text has no final newline; a file does
+        body += "\n"
     placeholder = PLACEHOLDER.search(body)
     current = path.read_text() if path.is_file() else None
     if placeholder and current is not None and current != body \
