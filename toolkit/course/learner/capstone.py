@@ -250,8 +250,8 @@ def _exception_handler_param(func: ast.FunctionDef | ast.AsyncFunctionDef) -> st
 def _raw_query(node: ast.AST, tainted: set[str]) -> bool:
     """True when `node` is a query-string value as the event holds it: not passed through
     anything but a dict's get or a string method (a validation call ends it)."""
-    if isinstance(node, ast.Name):
-        return node.id in tainted or bool(_QUERY.search(node.id))
+    if isinstance(node, ast.Name):  # a name holds a raw value when one was assigned to it
+        return node.id in tainted
     if isinstance(node, ast.Attribute):
         return bool(_QUERY.search(node.attr)) or _raw_query(node.value, tainted)
     if isinstance(node, ast.Subscript):
@@ -263,7 +263,11 @@ def _raw_query(node: ast.AST, tainted: set[str]) -> bool:
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
         if _QUERY.search(node.func.attr):  # e.g. get_query_string_value("limit")
             return True
-        if node.func.attr in _RAW_METHODS:
+        if node.func.attr in _RAW_METHODS:  # event.get("queryStringParameters"), params.get(...)
+            key = node.args[0] if node.args else None
+            if isinstance(key, ast.Constant) and isinstance(key.value, str) and \
+                    _QUERY.search(key.value):
+                return True
             return _raw_query(node.func.value, tainted)
         return False
     if isinstance(node, ast.BoolOp):
@@ -342,8 +346,8 @@ def _python_traps(path: Path, relative: str, *, app: bool) -> list[Trap]:
         return found
     event_names = _event_names(tree)
     for node in ast.walk(tree):
-        if isinstance(node, ast.ExceptHandler) and node.name:
-            for leak in _leaks_in(node.body, {node.name}):
+        if isinstance(node, ast.ExceptHandler):  # traceback.format_exc() needs no name
+            for leak in _leaks_in(node.body, {node.name} if node.name else set()):
                 add("str(e)", leak)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             param = _exception_handler_param(node)
@@ -454,11 +458,13 @@ def traps_view(traps: Iterable[Trap], title: str = "The guideline's traps") -> R
 
 # --- what the certificate reads and measures ----------------------------------------------
 
-# The service's functions: (what it is, its handler, an event its init can be measured with).
+# The service's functions (what it is, its handler), in the order the lessons wrote them.
 FUNCTIONS = (
     ("users API", "handlers.api_gateway_handler.lambda_handler"),
     ("sign-ups worker", "handlers.sqs_handler.lambda_handler"),
     ("users import", "handlers.s3_handler.lambda_handler"),
+    ("sign-ups API", "handlers.signups_api.lambda_handler"),
+    ("users report", "handlers.users_report.lambda_handler"),
 )
 _TREE_FILES = ("pyproject.toml", "requirements-lambda.txt", "build_lambda.py", "Dockerfile",
                "template.yaml")
@@ -495,16 +501,35 @@ def _kb(size: int) -> str:
     return f"{size / 1024:,.1f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:,.2f} MB"
 
 
+def _built(path: Path, root: Path) -> str:
+    stamp = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+    where = path.parent.relative_to(root).as_posix()
+    return f"{_kb(path.stat().st_size)} ({where}/, built {stamp})"
+
+
+def _build_folder(root: Path) -> Path | None:
+    """Where lesson 07's zips are: build/ (build_lambda.py's command line), else build/<arch>/
+    (the lesson's notebook builds one per architecture), the Terraform's architecture first."""
+    build = root / "build"
+    if (build / "function.zip").is_file():
+        return build
+    variables = root / "terraform" / "variables.tf"
+    text = variables.read_text("utf-8", "replace") if variables.is_file() else ""
+    chosen = re.search(r'variable\s+"architecture"\s*\{[^}]*?default\s*=\s*"([^"]+)"', text, re.S)
+    for arch in ([chosen.group(1)] if chosen else []) + ["arm64", "x86_64"]:
+        if (build / arch / "function.zip").is_file():
+            return build / arch
+    return None
+
+
 def package_sizes(project: str | Path | None = None) -> list[tuple[str, str]]:
-    """(package, size and where it comes from): lesson 07's build/function.zip and
-    build/layer.zip when built; else the function zip computed now from src/, and what is
-    missing said."""
+    """(package, its size and where it comes from): lesson 07's function.zip and layer.zip when
+    built; else the function zip computed now from src/, and what is missing said."""
     root = workspace.root(project)
     found: list[tuple[str, str]] = []
-    function, layer = root / "build" / "function.zip", root / "build" / "layer.zip"
-    if function.is_file():
-        stamp = datetime.fromtimestamp(function.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
-        found.append(("function.zip", f"{_kb(function.stat().st_size)} (build/, built {stamp})"))
+    folder = _build_folder(root)
+    if folder is not None:
+        found.append(("function.zip", _built(folder / "function.zip", root)))
     elif (root / "src").is_dir():
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
@@ -512,9 +537,9 @@ def package_sizes(project: str | Path | None = None) -> list[tuple[str, str]]:
                 if path.is_file() and path.suffix != ".pyc" and "__pycache__" not in path.parts:
                     zipped.write(path, path.relative_to(root / "src").as_posix())
         found.append(("function.zip", f"{_kb(len(buffer.getvalue()))} (src/ zipped now: "
-                                      "build/function.zip not built yet, lesson 07)"))
-    if layer.is_file():
-        found.append(("layer.zip", f"{_kb(layer.stat().st_size)} (build/)"))
+                                      "lesson 07's build has not run in this project)"))
+    if folder is not None and (folder / "layer.zip").is_file():
+        found.append(("layer.zip", _built(folder / "layer.zip", root)))
     else:
         found.append(("layer.zip", "not built yet: lesson 07's build_lambda.py builds it"))
     return found
@@ -552,19 +577,22 @@ def memory_settings(project: str | Path | None = None) -> dict[str, str]:
     return settings
 
 
+def _functions(root: Path) -> list[tuple[str, str]]:
+    """The service's functions whose module the project has."""
+    return [(label, handler) for label, handler in FUNCTIONS
+            if (root / "src" / (handler.rsplit(".", 1)[0].replace(".", "/") + ".py")).is_file()]
+
+
 def init_durations(project: str | Path | None = None, *, rounds: int = 3,
                    memory_mb: int = 128) -> dict[str, float | str]:
     """The Init Duration (ms, the median of `rounds` cold starts) of each of the service's
-    functions, measured now with course.invoke; or why it could not be measured."""
+    functions the project has, measured now with course.invoke (the event does not matter:
+    INIT runs before the handler); or why it could not be measured."""
     from course.awslambda.invoke import invoke
 
     root = workspace.root(project)
     measured: dict[str, float | str] = {}
-    for label, handler in FUNCTIONS:
-        module = root / "src" / (handler.rsplit(".", 1)[0].replace(".", "/") + ".py")
-        if not module.is_file():
-            measured[label] = f"not written yet ({module.relative_to(root)})"
-            continue
+    for label, handler in _functions(root):
         inits = []
         try:
             for _ in range(rounds):
@@ -622,7 +650,7 @@ def certificate(project: str | Path | None = None, *, rounds: int = 3,
     memory = memory_settings(root)
     numbers = [int(m.group()) for v in memory.values() for m in [re.match(r"\d+", v)] if m]
     inits = init_durations(root, rounds=rounds, memory_mb=max(numbers, default=128)) \
-        if measure else {label: "not measured" for label, _ in FUNCTIONS}
+        if measure else {label: "not measured" for label, _ in _functions(root)}
     sizes = package_sizes(root)
     tree = project_tree(root)
     proved = sum(mark == PASS for _, _, items in lessons for mark, _, _ in items)
@@ -634,7 +662,7 @@ def certificate(project: str | Path | None = None, *, rounds: int = 3,
           *tree, "```", "", "## Package", ""]
     md += [f"- {name}: {size}" for name, size in sizes]
     md += ["", "## Cold start and memory", ""]
-    for label, handler in FUNCTIONS:
+    for label, handler in _functions(root):
         init = inits.get(label, "")
         init_text = f"{init:.0f} ms" if isinstance(init, float) else str(init)
         md.append(f"- {label} (`{handler}`): Init Duration {init_text}")
@@ -663,7 +691,7 @@ def certificate(project: str | Path | None = None, *, rounds: int = 3,
             f"<pre class='course-code'>{html.escape(chr(10).join(tree))}</pre>",
             "<h4>Package, cold start, memory</h4><ul>"]
     rows += [f"<li>{html.escape(name)}: {html.escape(size)}</li>" for name, size in sizes]
-    for label, _handler in FUNCTIONS:
+    for label, _handler in _functions(root):
         init = inits.get(label, "")
         text = f"{init:.0f} ms" if isinstance(init, float) else str(init)
         rows.append(f"<li>{html.escape(label)}: Init Duration {html.escape(text)}</li>")
