@@ -40,21 +40,21 @@ def redrive(sqs: Any, dead_letter_url: str, queue_url: str, *,
     moved = 0
     while limit is None or moved < limit:
         wanted = BATCH if limit is None else min(BATCH, limit - moved)
-        messages = sqs.receive_message(
+        received = sqs.receive_message(
             QueueUrl=dead_letter_url, MaxNumberOfMessages=wanted,
             MessageAttributeNames=["All"],  # else the attributes stay behind
         ).get("Messages", [])
-        if not messages:
+        if not received:
             return moved
         entries = []
-        for number, message in enumerate(messages):
+        for number, message in enumerate(received):
             entry = {"Id": str(number), "MessageBody": message["Body"]}
             if message.get("MessageAttributes"):
                 entry["MessageAttributes"] = message["MessageAttributes"]
             entries.append(entry)
         sent = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
         # A batch can half succeed: only what the queue accepted leaves the dead-letter queue.
-        accepted = [messages[int(entry["Id"])] for entry in sent.get("Successful", [])]
+        accepted = [received[int(entry["Id"])] for entry in sent.get("Successful", [])]
         if accepted:
             sqs.delete_message_batch(QueueUrl=dead_letter_url, Entries=[
                 {"Id": str(number), "ReceiptHandle": message["ReceiptHandle"]}

@@ -264,9 +264,9 @@ def _raw_query(node: ast.AST, tainted: set[str]) -> bool:
         if _QUERY.search(node.func.attr):  # e.g. get_query_string_value("limit")
             return True
         if node.func.attr in _RAW_METHODS:  # event.get("queryStringParameters"), params.get(...)
-            key = node.args[0] if node.args else None
-            if isinstance(key, ast.Constant) and isinstance(key.value, str) and \
-                    _QUERY.search(key.value):
+            first = node.args[0] if node.args else None
+            if isinstance(first, ast.Constant) and isinstance(first.value, str) and \
+                    _QUERY.search(first.value):
                 return True
             return _raw_query(node.func.value, tainted)
         return False
