@@ -560,6 +560,10 @@ question("11.g", "Why does a rollback clear the alias's weights (RoutingConfig) 
 
 # --- 11.3 ------------------------------------------------------------------------------------
 
+# Time: a re-run behaviour waits for forked children (their own limits apply there), so it uses
+# no CPU here and only the wall-clock limit (5 x 15 s) bounds it: lesson 07's re-run, the
+# longest, takes about 17 s on an idle two-core machine (pip installs). The flow and the
+# learner's tests use 0.2-1.5 s of CPU each. Measured on the reference: about 55 s in all.
 ex113 = exercise("11.3", "The whole service, end to end", files=[TESTS], timeout=15.0)
 CAPSTONE_ID = (11, 3)
 
