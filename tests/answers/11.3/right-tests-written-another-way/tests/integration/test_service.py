@@ -20,7 +20,7 @@ import pytest
 from services.idempotency import create_idempotency_table
 
 BUCKET = "users-imports"
-MAX_RECEIVES = 2  # the queues' redrive policy: the second failure moves a message to the DLQ
+MAX_RECEIVES = 2  # redrive policy: a message received twice, never deleted, goes to the DLQ
 
 
 @dataclass
