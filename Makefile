@@ -55,6 +55,7 @@ $(DEV): $(COURSE) $(CHECKOV) requirements-dev.txt
 	@touch $@
 
 lab: $(COURSE)
+	@$(PY) -m course.learner.wheelhouse || true  # instant once complete; retried if it failed
 	@$(PY) -m course.learner.lessons
 	@echo "Starting JupyterLab at the welcome lesson: it opens in your browser (or open the"
 	@echo "http://127.0.0.1:8888/lab?token=... address printed below). Stop it with Ctrl-C;"
@@ -63,11 +64,11 @@ lab: $(COURSE)
 	  --ServerApp.root_dir="$(CURDIR)" \
 	  --LabApp.default_url=/lab/tree/workspace/notebooks/00-welcome.ipynb
 
-test: $(if $(HAS_DEV),$(DEV),$(COURSE))
+test: $(if $(HAS_DEV),$(DEV),$(COURSE)) wheelhouse
 	@echo "Running every test$(if $(HAS_DEV), on $(JOBS) cores) (a few minutes) ..."
 	$(PY) -m pytest $(if $(HAS_DEV),-n $(JOBS) --dist loadscope) $(PYTEST_ARGS)
 
-test-fast: $(DEV)
+test-fast: $(DEV) wheelhouse
 	$(PY) -m pytest -n $(JOBS) --dist loadscope -m "not browser and not slow" $(PYTEST_ARGS)
 
 lint: $(DEV)
