@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from course.learner import save
-from course.workspace import course_home
+from course.workspace import course_home, create_layout
 
 CHECK_CALL = re.compile(r"^\s*check\(", re.M)
 
@@ -51,9 +51,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def seed_workspace(notebook: Path, workspace: Path) -> Path:
-    """Fill `workspace` with what the notebooks before this one (same folder) save: where a
-    learner who did the earlier lessons starts this one."""
+    """Fill `workspace` with what the notebooks before this one (same folder) save, in the
+    layout lesson 01 creates: where a learner who did the earlier lessons starts this one."""
     workspace.mkdir(parents=True, exist_ok=True)
+    if notebook.name[:2] > "01":
+        create_layout(workspace)
     for earlier in sorted(notebook.parent.glob("*.ipynb")):
         if earlier.name >= notebook.name:
             break

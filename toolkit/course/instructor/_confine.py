@@ -34,15 +34,17 @@ FSIZE = 256 * 2**20  # largest file a learner's code may write
 
 
 def needed_paths() -> list[Path]:
-    """What a learner's checks must be able to read: the interpreter, its libraries, the toolkit
-    and the hidden tests (not the course's reference app, solutions, nor the grader's folder)."""
+    """What a learner's checks must be able to read: the interpreter, its libraries, the toolkit,
+    the hidden tests and the wheelhouse of lessons 07-08 (not the course's reference app,
+    solutions, nor the grader's folder)."""
     import course
+    from course.learner import wheelhouse
     from course.workspace import course_home
 
     home, cwd = course_home().resolve(), Path.cwd().resolve()
     on_path = [Path(p).resolve() for p in sys.path if p]
     candidates = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent,
-                  Path(course.__file__).parent, home / "tests" / "checks",
+                  Path(course.__file__).parent, home / "tests" / "checks", wheelhouse.folder(),
                   *(p for p in on_path if p != cwd and not p.is_relative_to(home))]
     return sorted({p.resolve() for p in candidates if p.exists()})
 

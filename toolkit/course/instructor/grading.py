@@ -46,7 +46,9 @@ from course.instructor.gradebook import (
     safe_name,
     write_gradebook,
 )
+from course.learner import wheelhouse
 from course.learner.views import Verdict
+from course.workspace import course_home
 
 UID_BASE = 64000  # learner n runs as uid/gid UID_BASE + n (no passwd entry needed)
 SKIP_DIRS = {".course", ".git", ".venv", "venv", "node_modules", "__pycache__",
@@ -250,6 +252,10 @@ def grade_class(root: Path, jobs: int = 2, uid_base: int = UID_BASE, drop: bool 
                 progress: Callable[[int, int, str], None] = _progress) -> list[Graded]:
     """Grade every learner folder of `root`; drop privileges when root (unless drop=False)."""
     ids = exercise_ids(lessons)
+    # Learners' checks run where the course folder is hidden but for the toolkit, the hidden
+    # tests and the wheelhouse: tell them where those are rather than let them search.
+    os.environ["COURSE_HOME"] = str(course_home())
+    os.environ["COURSE_WHEELHOUSE"] = str(wheelhouse.folder())
     try:
         _worker.warm_up()  # as the notebook's worker does: forks inherit warm imports
     except Exception:  # noqa: BLE001 - colder checks still work
