@@ -227,9 +227,10 @@ def assert_verdicts(run: NotebookRun, *, passing: bool) -> dict[str, str]:
             verdict = widget.locator(".course-verdict")
             reveal(verdict)
             text = verdict.inner_text()
-            head = (SOLUTION_HEAD if passing else LEARNER_HEAD).match(
-                verdict.locator("h4").inner_text().strip())
-            assert head and head["id"] == ex_id, f"cell {index}, check({ex_id!r}):\n{text}"
+            heading = verdict.locator("h4").inner_text().strip()
+            head = (SOLUTION_HEAD if passing else LEARNER_HEAD).match(heading)
+            assert head and head["id"] == ex_id, (
+                f"cell {index}, check({ex_id!r}), heading {heading!r}:\n{text}")
             total = int(head["n"])
             failing = 0 if passing else total - int(head["ok"])
             assert total >= 1 and (passing or failing >= 1), text

@@ -9,6 +9,7 @@ import pytest
 from course.checks import _engine, _worker
 from course.checks.project import LearnerError
 from course.learner.views import Verdict
+from course import workspace
 from course.workspace import course_home
 
 
@@ -156,3 +157,38 @@ def test_computing_forever_and_waiting_forever_are_told_apart(monkeypatch: pytes
     exercise = _probe_exercise(monkeypatch, lambda: time.sleep(60))
     message = messages(_engine.run_isolated(exercise, tmp_path))[0]
     assert "it was waiting" in message and "or this machine is very busy" in message
+
+
+def test_temporary_files_of_a_check_are_removed(tmp_path: Path) -> None:
+    """Checks (and the learner's code they run) write temporary folders: none outlives it."""
+    made = tmp_path / "made.txt"
+    source = ("import subprocess, sys, tempfile\n"
+              "mine = tempfile.mkdtemp()\n"
+              "theirs = subprocess.run([sys.executable, '-c', 'import tempfile; "
+              "print(tempfile.mkdtemp())'], capture_output=True, text=True).stdout.strip()\n"
+              f"open({str(made)!r}, 'w').write(mine + '\\n' + theirs)\n")
+    _engine.run_isolated("0.1", project_with(tmp_path, source))
+    folders = [Path(line) for line in made.read_text().splitlines()]
+    assert len(folders) == 2
+    for folder in folders:
+        assert folder.is_relative_to(workspace.scratch()), folder
+        assert not folder.exists(), f"{folder} outlived the check"
+
+
+def test_scratch_is_private_and_never_someone_elses(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    uid = os.getuid()
+    try:
+        workspace._scratch.cache_clear()
+        mine = workspace.scratch()
+        assert mine == tmp_path / f"course-{uid}" and mine.stat().st_mode & 0o777 == 0o700
+        workspace._scratch.cache_clear()
+        mine.chmod(0o777)  # as if another user had made it first, open to all
+        other = workspace.scratch()
+        assert other != mine and other.stat().st_mode & 0o777 == 0o700
+    finally:
+        workspace._scratch.cache_clear()

@@ -9,6 +9,8 @@ layout (src/handlers, models, services, utils; tests/unit, tests/integration; te
 from __future__ import annotations
 
 import os
+import stat
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -60,3 +62,25 @@ def create_layout(project: str | Path | None = None) -> Path:
         if folder.startswith("src/"):
             (path / "__init__.py").touch()
     return base
+
+
+def scratch() -> Path:
+    """This user's private temporary folder (mode 0700) for the toolkit's caches and logs.
+
+    On a shared machine (a JupyterHub) /tmp is shared: a predictable name there could be
+    taken, or filled with code, by another user. If the name is not ours, use a fresh folder.
+    """
+    return _scratch(os.getuid())  # per uid: the grader drops to each learner's uid
+
+
+@cache
+def _scratch(uid: int) -> Path:
+    base = Path(tempfile.gettempdir()) / f"course-{uid}"
+    try:
+        base.mkdir(mode=0o700, exist_ok=True)
+        info = base.lstat()
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == uid and not info.st_mode & 0o077:
+            return base
+    except OSError:
+        pass
+    return Path(tempfile.mkdtemp(prefix="course-"))

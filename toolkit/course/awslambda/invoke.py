@@ -287,11 +287,11 @@ def _runtime_root() -> str:
     AWS SDK (linked from this environment). An isolated function imports nothing else."""
     package = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256(b"".join((package / f).read_bytes() for f in _RUNTIME_FILES))
-    root = Path(tempfile.gettempdir()) / f"course-runtime-{digest.hexdigest()[:12]}"
+    root = workspace.scratch() / f"runtime-{digest.hexdigest()[:12]}"
     if not (root / "course" / "awslambda" / "runtime.py").is_file():
         import importlib.util
 
-        staging = Path(tempfile.mkdtemp(prefix="course-runtime-"))
+        staging = Path(tempfile.mkdtemp(prefix="runtime-", dir=workspace.scratch()))
         for name in _RUNTIME_FILES:
             (staging / "course" / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(package / name, staging / "course" / name)
@@ -316,9 +316,9 @@ def _unpacked(code: str | Path, what: str) -> Path:
     if not path.is_file() or not zipfile.is_zipfile(path):
         raise FileNotFoundError(f"{what} {code} is neither a folder nor a .zip file")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    target = Path(tempfile.gettempdir()) / f"course-package-{digest}"
+    target = workspace.scratch() / f"package-{digest}"
     if not target.is_dir():
-        staging = Path(tempfile.mkdtemp(prefix="course-package-"))
+        staging = Path(tempfile.mkdtemp(prefix="package-", dir=workspace.scratch()))
         with zipfile.ZipFile(path) as archive:
             archive.extractall(staging)
         try:

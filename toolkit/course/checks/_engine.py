@@ -15,8 +15,10 @@ import json
 import logging
 import os
 import resource
+import shutil
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Collection
@@ -24,6 +26,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO
 
+from course import workspace
 from course.checks import exercises
 from course.checks._process import Child
 from course.checks.exercises import Behaviour, Exercise
@@ -127,8 +130,12 @@ def run_behaviour(behaviour: Behaviour, project: Project, limit: float) -> tuple
     return result, runaway
 
 
-def _isolate(root: Path) -> None:
-    """Silence the child, give it the learner's src first on sys.path, cap its memory."""
+def _isolate(root: Path, scratch: Path) -> None:
+    """Silence the child, give it the learner's src first on sys.path, cap its memory, and
+    send whatever it writes to temporary files into `scratch` (removed when the check ends)."""
+    workspace.scratch()  # the toolkit's own caches stay where they are
+    tempfile.tempdir = str(scratch)
+    os.environ["TMPDIR"] = str(scratch)  # and the processes it starts (pip, pytest, ...)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
@@ -149,9 +156,10 @@ def _isolate(root: Path) -> None:
     signal.signal(signal.SIGALRM, _on_wall_alarm)
 
 
-def _serve(exercise: Exercise, behaviours: list[Behaviour], root: Path, out: IO[str]) -> None:
+def _serve(exercise: Exercise, behaviours: list[Behaviour], root: Path, scratch: Path,
+           out: IO[str]) -> None:
     """Run the behaviours, writing one JSON line per result."""
-    _isolate(root)
+    _isolate(root, scratch)
     project = Project(root)
     skipped = ""
     for behaviour in behaviours:
@@ -174,9 +182,13 @@ def run_isolated(exercise_id: str, root: Path | str, *,
     exercise = exercises.get(exercise_id)
     behaviours = [b for b in exercise.behaviours if only is None or b.name in only]
     start = time.perf_counter()
-    child = Child(lambda out: _serve(exercise, behaviours, root, out))
-    lines, timed_out = child.lines(time.monotonic() + exercise.budget * WALL_FACTOR)
-    child.finish()
+    scratch = Path(tempfile.mkdtemp(prefix="check-", dir=workspace.scratch()))
+    try:
+        child = Child(lambda out: _serve(exercise, behaviours, root, scratch, out))
+        lines, timed_out = child.lines(time.monotonic() + exercise.budget * WALL_FACTOR)
+        child.finish()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     results = [Result(**json.loads(line)) for line in lines]
     why = ("Not finished: the check ran out of time (is something in your code waiting "
            "forever?)." if timed_out else

@@ -16,13 +16,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from course import workspace
 from course.checks import _engine, exercises
 from course.checks.project import LearnerError
 
@@ -133,14 +133,14 @@ class CheckWorker:
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen[str] | None = None
-        self._log = Path(tempfile.gettempdir()) / "course-worker.log"
+        self._log = workspace.scratch() / "worker.log"
         self._ready = False
         self._lock = threading.Lock()
 
     def start(self) -> None:
         if self._proc and self._proc.poll() is None:
             return
-        self._log = Path(tempfile.gettempdir()) / f"course-worker-{os.getpid()}.log"
+        self._log = workspace.scratch() / f"worker-{os.getpid()}.log"
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "course.checks._worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._log.open("w"), text=True, bufsize=1,
