@@ -51,11 +51,14 @@ from course.learner.views import Verdict
 from course.workspace import course_home
 
 UID_BASE = 64000  # learner n runs as uid/gid UID_BASE + n (no passwd entry needed)
-SKIP_DIRS = {".course", ".git", ".venv", "venv", "node_modules", "__pycache__",
-             ".ipynb_checkpoints", ".pytest_cache", ".ruff_cache"}
+# Not the learner's work: caches, environments and build output (lesson 07's builds alone
+# hold thousands of files, which would crowd the learner's sources out of MAX_FILES).
+SKIP_DIRS = {".course", ".git", ".venv", "venv", "node_modules", "__pycache__", "build",
+             "dist", ".ipynb_checkpoints", ".pytest_cache", ".ruff_cache", ".terraform"}
 MAX_FILE = 20 * 2**20  # bigger workspace files are not copied
 MAX_FILES = 5000
 GRACE = 10.0  # seconds on top of a learner's summed limits
+WHEELHOUSE_LESSONS = {"7", "11"}  # their checks install the app's pinned wheels
 
 
 def exercise_ids(lessons: list[str] | None = None) -> list[str]:
@@ -256,6 +259,11 @@ def grade_class(root: Path, jobs: int = 2, uid_base: int = UID_BASE, drop: bool 
     # tests and the wheelhouse: tell them where those are rather than let them search.
     os.environ["COURSE_HOME"] = str(course_home())
     os.environ["COURSE_WHEELHOUSE"] = str(wheelhouse.folder())
+    needs = sorted({e.split(".")[0] for e in ids} & WHEELHOUSE_LESSONS)
+    if needs and not wheelhouse.complete():
+        print(f"Warning: the wheelhouse ({wheelhouse.folder()}) is missing or incomplete: "
+              f"lessons {', '.join(needs)} will fail for every learner. Fetch it first: "
+              "python -m course.learner.wheelhouse", file=sys.stderr)
     try:
         _worker.warm_up()  # as the notebook's worker does: forks inherit warm imports
     except Exception:  # noqa: BLE001 - colder checks still work

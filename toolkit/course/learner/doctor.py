@@ -40,6 +40,13 @@ def rows() -> list[tuple[bool, str, str]]:
                   else "OFF: you opted in to real AWS"))
     blocked, detail = _real_aws_blocked()
     found.append((blocked, "Real AWS", detail))
+    from course.learner import wheelhouse
+
+    where = wheelhouse.folder()
+    found.append((wheelhouse.complete(), "Wheelhouse (lessons 07, 11)",
+                  str(where) if wheelhouse.complete() else
+                  f"{where} is missing or incomplete: `make wheelhouse` (needs the internet "
+                  "once), or on a JupyterHub ask your instructor"))
     root = workspace.root()
     root.mkdir(parents=True, exist_ok=True)
     probe = root / ".course" / "write-test"
@@ -63,5 +70,5 @@ def report() -> Rendered:
         for good, what, detail in items)
     body = (f'<div class="course-card" style="--c:{GREEN if ok else RED}">'
             f"<h4>{head}</h4><table>{html_rows}</table></div>")
-    plain = "\n".join([head] + [f"  {PASS if g else FAIL} {w:<22} {d}" for g, w, d in items])
+    plain = "\n".join([head] + [f"  {PASS if g else FAIL} {w:<28} {d}" for g, w, d in items])
     return Rendered(body, plain)

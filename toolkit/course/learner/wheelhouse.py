@@ -92,8 +92,10 @@ def path() -> Path:
     if not complete(where):
         raise WheelhouseMissing(
             f"The course's wheelhouse ({where}) is missing or incomplete: it is fetched when "
-            "the course is installed. Run `make wheelhouse` in the course folder (it needs the "
-            "internet once), then run this cell again.")
+            "the course is installed. Run `make wheelhouse` in the course folder, or "
+            "`python -m course.learner.wheelhouse` with the course's Python (it needs the "
+            "internet once; on a JupyterHub ask your instructor, who can share one folder "
+            "with everyone through COURSE_WHEELHOUSE), then run this cell again.")
     return where
 
 
