@@ -240,3 +240,19 @@ def test_explain_lists_every_behaviour_with_hint_and_message() -> None:
             assert f"- {behaviour.name} — *hints:* " + " → ".join(behaviour.hints) in text
     assert "does not exist yet in your workspace" in text
     assert not re.search(r"^\s*def _\(", text, re.M)
+
+
+def test_build_output_never_crowds_out_the_learners_work(tmp_path: Path) -> None:
+    """Lesson 07's builds hold thousands of files: they are not copied, so src/ always is."""
+    learner = tmp_path / "learner"
+    wheels = learner / "build" / "site-packages"
+    wheels.mkdir(parents=True)
+    for n in range(grading.MAX_FILES + 10):
+        (wheels / f"m{n}.py").touch()
+    (learner / "src").mkdir()
+    (learner / "src" / "app.py").write_text("x = 1\n")
+    copy, notes, count = tmp_path / "copy", [], [0]
+    copy.mkdir()
+    grading.copy_workspace(learner, copy, notes, count)
+    assert (copy / "src" / "app.py").read_text() == "x = 1\n"
+    assert not (copy / "build").exists() and not notes
