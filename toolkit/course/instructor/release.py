@@ -88,6 +88,11 @@ your files, your progress and your own copies of the lessons (`workspace/noteboo
 `workspace/`. No browser opened? Open the address `make lab` prints. No installation at all:
 {binder}
 
+The first `make lab` also fetches the wheels lessons 07 and 11 package (the wheelhouse,
+about 30 MB): the only time the course needs the internet. `course.doctor()` in lesson 00
+says whether it is there; `make wheelhouse` fetches it again. Lesson 08 can also run
+checkov on your Terraform: `make checkov` installs it (once, about 300 MB; optional).
+
 ## Lessons
 
 | # | Lesson | Time |
