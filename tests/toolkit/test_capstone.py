@@ -295,3 +295,30 @@ def test_the_certificate_is_written_to_the_project(tmp_path: Path) -> None:
     capstone.certificate(tmp_path, measure=False)
     text = (tmp_path / capstone.CERTIFICATE).read_text()
     assert "every check below passed again on this workspace" in text and "- ○ " not in text
+
+
+# --- 11.3 remembers passes only for unchanged inputs ------------------------------------------
+
+
+def test_a_remembered_pass_is_forgotten_when_any_input_changes(tmp_path: Path) -> None:
+    import sys
+
+    from course.checks import exercises
+
+    exercises.load_all()
+    lesson = sys.modules["course_checks.lesson_11"]
+    root = write(tmp_path, {"src/utils/helpers.py": "x = 1\n", "tests/unit/test_x.py": "",
+                            "terraform/main.tf": "", "pyproject.toml": "",
+                            "notebooks/00.ipynb": "{}", "src/__pycache__/h.pyc": "cache"})
+    key = lesson._inputs_key(root)
+    for relative, text in [("notebooks/00.ipynb", "[]"), ("src/__pycache__/h.pyc", "other"),
+                           ("README.md", "new")]:  # not an input of any check
+        write(root, {relative: text})
+        assert lesson._inputs_key(root) == key, relative
+    for relative, text in [("src/utils/helpers.py", "x = 2\n"), ("tests/unit/test_x.py", "#"),
+                           ("terraform/main.tf", "#"), ("pyproject.toml", "#"),
+                           ("src/handlers/new.py", ""), ("requirements-lambda.txt", "a==1")]:
+        write(root, {relative: text})
+        changed = lesson._inputs_key(root)
+        assert changed != key, relative
+        key = changed
