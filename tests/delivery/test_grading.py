@@ -216,7 +216,8 @@ def test_grading_without_privilege_drop_still_uses_copies(tmp_path: Path) -> Non
     (klass / "empty").mkdir()
     proc = subprocess.run(
         [sys.executable, "-m", "course.instructor.grading", str(klass), "--no-drop",
-         "--jobs", "1", "--lessons", "00",  # copies are what is tested: one lesson is enough "--out", str(tmp_path / "gb.csv"), "--feedback", str(tmp_path / "fb")],
+         "--jobs", "1", "--lessons", "00",  # copies are what is tested: one lesson is enough
+         "--out", str(tmp_path / "gb.csv"), "--feedback", str(tmp_path / "fb")],
         capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert not (klass / "writer" / "written-in-copy").exists()

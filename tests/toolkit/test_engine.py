@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from course import workspace
 from course.checks import _engine, _worker
 from course.checks.project import LearnerError
 from course.learner.views import Verdict
-from course import workspace
 from course.workspace import course_home
 
 
