@@ -9,9 +9,7 @@ throttled table does. The event source mapping is the toolkit's simulation, on m
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import os
 import sys
 import traceback
@@ -21,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from course.checks import BehaviourTimeout, Project, exercise, question
-from course.checks.kit import lambda_context
+from course.checks.kit import captured_logs, dynamodb_put_faults, lambda_context, users_tables
 
 HANDLER = "src/handlers/sqs_handler.py"
 MODULE = "handlers.sqs_handler"
@@ -41,23 +39,6 @@ def _signup(name: str, email: str, age: int | None = None) -> str:
     return json.dumps(body)
 
 
-def _tables(resource: Any) -> Any:
-    """The users table (as lesson 04 builds it) and Powertools' idempotency table."""
-    users = resource.create_table(
-        TableName=USERS_TABLE, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "user_id", "AttributeType": "S"},
-                              {"AttributeName": "email", "AttributeType": "S"}],
-        GlobalSecondaryIndexes=[{"IndexName": "email-index",
-                                 "KeySchema": [{"AttributeName": "email", "KeyType": "HASH"}],
-                                 "Projection": {"ProjectionType": "ALL"}}])
-    resource.create_table(
-        TableName=IDEMPOTENCY_TABLE, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
-    return users
-
-
 @contextmanager
 def _worker(project: Project) -> Iterator[tuple[Any, Any, Any]]:
     """(handler module, users table, DynamoDB resource) in a fresh mock, the module imported
@@ -70,69 +51,13 @@ def _worker(project: Project) -> Iterator[tuple[Any, Any, Any]]:
         os.environ.pop(name, None)
     with mock_aws():
         resource = boto3.resource("dynamodb")
-        users = _tables(resource)
+        users = users_tables(resource, USERS_TABLE, IDEMPOTENCY_TABLE)
         sys.modules.pop(MODULE, None)
         module = project.module(MODULE)
         project.function(MODULE, "lambda_handler")
         yield module, users, resource
 
 
-@contextmanager
-def _faults(failing: dict[str, int] | None = None,
-            calls: list[tuple[str, str]] | None = None) -> Iterator[None]:
-    """Below boto3: a DynamoDB PutItem of a user whose email is in `failing` answers
-    ProvisionedThroughputExceededException (that many times; -1: always). Every AWS call made
-    meanwhile is added to `calls` as (service, operation)."""
-    from botocore.client import BaseClient
-    from botocore.exceptions import ClientError
-
-    failing = failing if failing is not None else {}
-    real = BaseClient._make_api_call
-
-    def call(client: Any, operation: str, params: dict) -> Any:
-        service = client.meta.service_model.service_name
-        if calls is not None:
-            calls.append((service, operation))
-        if service == "dynamodb" and operation == "PutItem":
-            email = (params.get("Item") or {}).get("email")
-            email = email.get("S") if isinstance(email, dict) else email
-            if failing.get(email, 0):
-                failing[email] -= 1
-                raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException",
-                                             "Message": "Rate of requests exceeds the allowed "
-                                                        "throughput"}}, operation)
-        return real(client, operation, params)
-
-    BaseClient._make_api_call = call  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        BaseClient._make_api_call = real  # type: ignore[method-assign]
-
-
-@contextmanager
-def _captured_logs() -> Iterator[io.StringIO]:
-    """Everything the code prints or logs (any logger, Powertools' included) goes to the
-    yielded buffer."""
-    buffer = io.StringIO()
-    handlers = {id(h): h for logger in [logging.getLogger(), *(
-        item for item in logging.Logger.manager.loggerDict.values()
-        if isinstance(item, logging.Logger))] for h in logger.handlers
-        if isinstance(h, logging.StreamHandler)}
-    saved = [(h, h.stream) for h in handlers.values()]
-    extra = logging.StreamHandler(buffer)
-    logging.getLogger().addHandler(extra)
-    stdout, stderr = sys.stdout, sys.stderr
-    sys.stdout = sys.stderr = buffer
-    for handler, _ in saved:
-        handler.setStream(buffer)
-    try:
-        yield buffer
-    finally:
-        sys.stdout, sys.stderr = stdout, stderr
-        logging.getLogger().removeHandler(extra)
-        for handler, stream in saved:
-            handler.setStream(stream)
 
 
 def _call(handler: Any, event: dict) -> Any:
@@ -212,7 +137,7 @@ def _mixed_batch() -> tuple[dict, list[str], dict[str, str]]:
                       "Let every failure raise out of the record handler: a caught exception "
                       "is a success to the processor."])
 def _(project: Project) -> None:
-    with _worker(project) as (module, _, _resource), _faults({THROTTLED: -1}):
+    with _worker(project) as (module, _, _resource), dynamodb_put_faults({THROTTLED: -1}):
         event, _ids, why = _mixed_batch()
         reported = _reported(_call(module.lambda_handler, event))
     missing = [text for failed_id, text in why.items() if failed_id not in reported]
@@ -231,7 +156,7 @@ def _(project: Project) -> None:
                       "shape, its list empty.",
                       "process_partial_response returns that for you."])
 def _(project: Project) -> None:
-    with _worker(project) as (module, _, _resource), _faults():
+    with _worker(project) as (module, _, _resource), dynamodb_put_faults():
         event, _ids = _event(*(_signup(*user) for user in GOOD))
         response = _call(module.lambda_handler, event)
     assert _reported(response) == [], (
@@ -245,7 +170,7 @@ def _(project: Project) -> None:
                       "users_service() reads the table name from USERS_TABLE: the check sets it "
                       "to its own table."])
 def _(project: Project) -> None:
-    with _worker(project) as (module, users, _resource), _faults({THROTTLED: -1}):
+    with _worker(project) as (module, users, _resource), dynamodb_put_faults({THROTTLED: -1}):
         event, _ids, _why = _mixed_batch()
         try:
             module.lambda_handler(event, lambda_context("signups-worker"))
@@ -273,7 +198,7 @@ def _(project: Project) -> None:
                       "Either let that exception out of lambda_handler, or answer with every "
                       "message's id: both bring every message back."])
 def _(project: Project) -> None:
-    with _worker(project) as (module, users, _resource), _faults():
+    with _worker(project) as (module, users, _resource), dynamodb_put_faults():
         event, ids = _event("{broken", _signup("Eve", "eve-at-example.com"), "[]")
         try:
             response = module.lambda_handler(event, lambda_context("signups-worker"))
@@ -302,7 +227,7 @@ def _(project: Project) -> None:
     from course.awslambda.event_source_mapping import EventSourceMapping
 
     good = [(f"User {n}", f"user{n}@example.com", 20 + n) for n in range(5)]
-    with _worker(project) as (module, users, _resource), _faults(
+    with _worker(project) as (module, users, _resource), dynamodb_put_faults(
             {"flaky@example.com": 1, "down@example.com": -1}):
         sqs = boto3.client("sqs")
         dlq = sqs.create_queue(QueueName="signups-dlq")["QueueUrl"]
@@ -349,7 +274,7 @@ def _(project: Project) -> None:
                       "Remove any SQS client and delete_message call from the handler."])
 def _(project: Project) -> None:
     calls: list[tuple[str, str]] = []
-    with _worker(project) as (module, _, _resource), _faults({THROTTLED: -1}, calls):
+    with _worker(project) as (module, _, _resource), dynamodb_put_faults({THROTTLED: -1}, calls):
         event, _ids, _why = _mixed_batch()
         try:
             module.lambda_handler(event, lambda_context("signups-worker"))
@@ -512,7 +437,7 @@ def _(project: Project) -> None:
 def _logged_batch(project: Project, *bodies: str) -> tuple[str, list[str]]:
     """(everything logged, ids) for one batch, the raised error's traceback included (Lambda
     logs it)."""
-    with _worker(project) as (module, _, _resource), _faults(), _captured_logs() as logs:
+    with _worker(project) as (module, _, _resource), dynamodb_put_faults(), captured_logs() as logs:
         event, ids = _event(*bodies)
         try:
             module.lambda_handler(event, lambda_context("signups-worker"))
@@ -701,7 +626,7 @@ def _deliver(module: Any, *records: dict) -> list[str]:
                       "the work once per message; the rest of the record (receipt handle, "
                       "receive count) changes on every delivery."])
 def _(project: Project) -> None:
-    with _worker(project) as (module, users, _resource), _faults():
+    with _worker(project) as (module, users, _resource), dynamodb_put_faults():
         event, _ids = _event(_signup("Ada", "ada@example.com"), _signup("Bob", "bob@example.com"))
         first, second = event["Records"]
         later, _ = _event(_signup("Cy", "cy@example.com"))
@@ -723,7 +648,8 @@ def _(project: Project) -> None:
                       "Let the failure raise out of the idempotent function: a result returned "
                       "for a failure is saved, and every retry would get it back."])
 def _(project: Project) -> None:
-    with _worker(project) as (module, users, _resource), _faults({"flaky@example.com": 1}):
+    with _worker(project) as (module, users, _resource), \
+            dynamodb_put_faults({"flaky@example.com": 1}):
         event, ids = _event(_signup("Flaky", "flaky@example.com"),
                             _signup("Ada", "ada@example.com"))
         reported = _deliver(module, *event["Records"])
@@ -743,7 +669,7 @@ def _(project: Project) -> None:
                       "table name from the environment.",
                       "Read IDEMPOTENCY_TABLE with a default of 'idempotency'."])
 def _(project: Project) -> None:
-    with _worker(project) as (module, _users, resource), _faults():
+    with _worker(project) as (module, _users, resource), dynamodb_put_faults():
         event, _ids = _event(_signup("Ada", "ada@example.com"))
         _deliver(module, *event["Records"])
         items = resource.Table(IDEMPOTENCY_TABLE).scan()["Items"]
@@ -760,7 +686,7 @@ def _(project: Project) -> None:
 def _(project: Project) -> None:
     import time
 
-    with _worker(project) as (module, _users, resource), _faults():
+    with _worker(project) as (module, _users, resource), dynamodb_put_faults():
         event, _ids = _event(_signup("Ada", "ada@example.com"))
         started_ms = time.time() * 1000
         _deliver(module, *event["Records"])
@@ -780,7 +706,7 @@ def _(project: Project) -> None:
                       "Key on something that differs between messages and stays the same "
                       "between deliveries of one message."])
 def _(project: Project) -> None:
-    with _worker(project) as (module, users, _resource), _faults():
+    with _worker(project) as (module, users, _resource), dynamodb_put_faults():
         first, _ = _event(_signup("Ada", "ada@example.com"))
         second, _ = _event(_signup("Bob", "bob@example.com"), _signup("Cy", "cy@example.com"))
         _deliver(module, *first["Records"])

@@ -10,9 +10,7 @@ and the toolkit's simulated event source mapping.
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -21,7 +19,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from course.checks import BehaviourTimeout, Project, exercise, question
-from course.checks.kit import lambda_context
+from course.checks.kit import captured_logs, dynamodb_put_faults, lambda_context
 
 HANDLER = "src/handlers/s3_handler.py"
 MODULE = "handlers.s3_handler"
@@ -73,62 +71,11 @@ def _put(s3: Any, key: str, body: str | bytes) -> dict:
     return {"etag": answer["ETag"].strip('"'), "version_id": answer.get("VersionId")}
 
 
-@contextmanager
-def _faults(failing: dict[str, int] | None = None,
-            calls: list[tuple[str, str]] | None = None) -> Iterator[None]:
-    """Below boto3: a DynamoDB PutItem of a user whose email is in `failing` answers
-    ProvisionedThroughputExceededException (that many times; -1: always). Every AWS call made
-    meanwhile is added to `calls` as (service, operation)."""
-    from botocore.client import BaseClient
-    from botocore.exceptions import ClientError
-
-    failing = failing if failing is not None else {}
-    real = BaseClient._make_api_call
-
-    def call(client: Any, operation: str, params: dict) -> Any:
-        service = client.meta.service_model.service_name
-        if calls is not None:
-            calls.append((service, operation))
-        if service == "dynamodb" and operation == "PutItem":
-            email = (params.get("Item") or {}).get("email")
-            email = email.get("S") if isinstance(email, dict) else email
-            if failing.get(email, 0):
-                failing[email] -= 1
-                raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException",
-                                             "Message": "Rate of requests exceeds the allowed "
-                                                        "throughput"}}, operation)
-        return real(client, operation, params)
-
-    BaseClient._make_api_call = call  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        BaseClient._make_api_call = real  # type: ignore[method-assign]
 
 
-@contextmanager
-def _captured_logs() -> Iterator[io.StringIO]:
-    """Everything the code prints or logs (any logger, Powertools' included)."""
-    buffer = io.StringIO()
-    handlers = {id(h): h for logger in [logging.getLogger(), *(
-        item for item in logging.Logger.manager.loggerDict.values()
-        if isinstance(item, logging.Logger))] for h in logger.handlers
-        if isinstance(h, logging.StreamHandler)}
-    saved = [(h, h.stream) for h in handlers.values()]
-    extra = logging.StreamHandler(buffer)
-    extra.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-    logging.getLogger().addHandler(extra)
-    stdout, stderr = sys.stdout, sys.stderr
-    sys.stdout = sys.stderr = buffer
-    for handler, _ in saved:
-        handler.setStream(buffer)
-    try:
-        yield buffer
-    finally:
-        sys.stdout, sys.stderr = stdout, stderr
-        logging.getLogger().removeHandler(extra)
-        for handler, stream in saved:
-            handler.setStream(stream)
+def _captured_logs() -> Any:
+    """captured_logs() with each root-logger line's level first (a test reads the levels)."""
+    return captured_logs("%(levelname)s %(message)s")
 
 
 def _users(table: Any) -> list[dict]:
@@ -327,7 +274,7 @@ def _import(module: Any, ref: Any) -> Any:
                       "user_from_row (given) turns a row into a User; save it through "
                       "users_service() and count it in the report."])
 def _(project: Project) -> None:
-    with _aws(project) as (module, s3, users), _faults():
+    with _aws(project) as (module, s3, users), dynamodb_put_faults():
         version = _put(s3, "imports/team.csv",
                        HEADER + "Ada,Ada@Example.com,36\nGrace,grace@example.com,\n")
         report = _import(module, _ref(module, "imports/team.csv", **version))
@@ -355,7 +302,7 @@ BAD_ROWS = (HEADER + "Ada,ada@example.com,36\n"
                       "Catch the ValidationError of one row; the header is row 1, so the first "
                       "data row is row 2."])
 def _(project: Project) -> None:
-    with _aws(project) as (module, s3, users), _faults():
+    with _aws(project) as (module, s3, users), dynamodb_put_faults():
         version = _put(s3, "imports/mixed.csv", BAD_ROWS)
         report = _import(module, _ref(module, "imports/mixed.csv", **version))
         emails = _emails(users)
@@ -375,7 +322,7 @@ def _(project: Project) -> None:
                       "Build each rejection from the errors' locations and types, without their "
                       "inputs."])
 def _(project: Project) -> None:
-    with _aws(project) as (module, s3, _users), _faults():
+    with _aws(project) as (module, s3, _users), dynamodb_put_faults():
         version = _put(s3, "imports/mixed.csv", BAD_ROWS)
         report = _import(module, _ref(module, "imports/mixed.csv", **version))
     text = " ".join(map(str, report.rejected))
@@ -410,7 +357,7 @@ def _(project: Project) -> None:
     body = HEADER + "Ada,ada@example.com,36\n" + long_rows + "Grace,grace@example.com,\n"
     StreamingBody.read, StreamingBody.readlines = read, readlines  # type: ignore[method-assign]
     try:
-        with _aws(project) as (module, s3, users), _faults():
+        with _aws(project) as (module, s3, users), dynamodb_put_faults():
             version = _put(s3, "imports/big.csv", body)
             _import(module, _ref(module, "imports/big.csv", **version))
             emails = _emails(users)
@@ -430,7 +377,7 @@ def _(project: Project) -> None:
                       "decoded as plain utf-8 it sticks to the first column's name.",
                       "Python has a codec that drops the mark when it is there."])
 def _(project: Project) -> None:
-    with _aws(project) as (module, s3, users), _faults():
+    with _aws(project) as (module, s3, users), dynamodb_put_faults():
         version = _put(s3, "imports/excel.csv", "\ufeff" + HEADER +
                        "Ada,ada@example.com,36\nZoë,zoe@example.com,\n")
         _import(module, _ref(module, "imports/excel.csv", **version))
@@ -449,7 +396,7 @@ def _(project: Project) -> None:
 def _(project: Project) -> None:
     data = (HEADER + "Ada,ada@example.com,36\n").encode() + \
         "Zoë,latin1@example.com,22\n".encode("latin-1") + b"Grace,grace@example.com,\n"
-    with _aws(project) as (module, s3, users), _faults():
+    with _aws(project) as (module, s3, users), dynamodb_put_faults():
         version = _put(s3, "imports/latin.csv", data)
         report = _import(module, _ref(module, "imports/latin.csv", **version))
         stored = _users(users)
@@ -470,7 +417,7 @@ def _(project: Project) -> None:
                       "(uuid.uuid5 with IMPORT_NAMESPACE), and let save_item refuse a taken "
                       "id: ItemAlreadyExists means 'imported before'."])
 def _(project: Project) -> None:
-    with _aws(project) as (module, s3, users), _faults():
+    with _aws(project) as (module, s3, users), dynamodb_put_faults():
         version = _put(s3, "imports/team.csv", HEADER + "Ada,ada@example.com,36\n"
                                                         "Grace,grace@example.com,\n")
         first = _import(module, _ref(module, "imports/team.csv", **version))
@@ -490,7 +437,7 @@ def _(project: Project) -> None:
                       "saved again: the ids must be the same as the first time."])
 def _(project: Project) -> None:
     rows = "".join(f"User {n},user{n}@example.com,{20 + n}\n" for n in range(5))
-    with _aws(project) as (module, s3, users), _faults({"user2@example.com": 1}):
+    with _aws(project) as (module, s3, users), dynamodb_put_faults({"user2@example.com": 1}):
         version = _put(s3, "imports/five.csv", HEADER + rows)
         ref = _ref(module, "imports/five.csv", **version)
         try:
@@ -519,7 +466,7 @@ def _(project: Project) -> None:
                       "Use the bucket, the key, ref.version and the row number together."])
 def _(project: Project) -> None:
     content = HEADER + "Ada,ada@example.com,36\n"
-    with _aws(project, versioned=True) as (module, s3, users), _faults():
+    with _aws(project, versioned=True) as (module, s3, users), dynamodb_put_faults():
         first = _put(s3, "imports/a.csv", content)
         _import(module, _ref(module, "imports/a.csv", **first))
         other = _put(s3, "imports/b.csv", content)
@@ -538,7 +485,7 @@ def _(project: Project) -> None:
                       "get_object raises a ClientError whose code is NoSuchKey (or NoSuchVersion "
                       "for a deleted version); the scaffold's GONE lists them."])
 def _(project: Project) -> None:
-    with _aws(project, versioned=True) as (module, s3, _users), _faults():
+    with _aws(project, versioned=True) as (module, s3, _users), dynamodb_put_faults():
         report = _import(module, _ref(module, "imports/never-there.csv"))
         assert report.missing is True and report.created == 0, (
             f"for a key that does not exist import_users reported {report!r:.140}; expected "
@@ -556,7 +503,7 @@ def _(project: Project) -> None:
                       "bucket, access denied, throttling) may pass.",
                       "Re-raise the ClientError unless its code is in GONE."])
 def _(project: Project) -> None:
-    with _aws(project) as (module, _s3, _users), _faults():
+    with _aws(project) as (module, _s3, _users), dynamodb_put_faults():
         ref = _ref(module, "imports/a.csv", bucket="bucket-that-does-not-exist")
         try:
             report = module.import_users(ref)
@@ -620,7 +567,7 @@ def _keys(s3: Any) -> list[str]:
                 hint=["Section 6: objects_in gives the files; process_object imports each one.",
                       "Loop over all of them: an event may name several objects."])
 def _(project: Project) -> None:
-    with _aws(project) as (module, s3, users), _faults():
+    with _aws(project) as (module, s3, users), dynamodb_put_faults():
         _put(s3, "imports/a.csv", HEADER + "Ada,ada@example.com,36\n")
         _put(s3, "imports/team b.csv",
              HEADER + "Grace,grace@example.com,\nLinus,linus@example.com,54\n")
@@ -636,7 +583,7 @@ def _(project: Project) -> None:
                       "A file written under imports/ would notify the function again: a "
                       "recursive trigger."])
 def _(project: Project) -> None:
-    with _aws(project) as (module, s3, _users), _faults():
+    with _aws(project) as (module, s3, _users), dynamodb_put_faults():
         _put(s3, "imports/2026/team.csv", BAD_ROWS)
         _handle(module, _event(["imports/2026/team.csv"], s3))
         keys = _keys(s3)
@@ -664,7 +611,7 @@ def _(project: Project) -> None:
 def _(project: Project) -> None:
     from course.learner import events
 
-    with _aws(project) as (module, s3, users), _faults():
+    with _aws(project) as (module, s3, users), dynamodb_put_faults():
         _put(s3, "reports/old.csv.json", "{}")
         _handle(module, {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": BUCKET})
         _handle(module, events.s3_put("reports/old.csv.json", BUCKET))
@@ -681,7 +628,7 @@ def _(project: Project) -> None:
 def _(project: Project) -> None:
     from course.learner import events
 
-    with _aws(project) as (module, s3, _users), _faults(), _captured_logs() as logs:
+    with _aws(project) as (module, s3, _users), dynamodb_put_faults(), _captured_logs() as logs:
         _handle(module, events.s3_put("imports/deleted since.csv", BUCKET))
         keys = _keys(s3)
     text = logs.getvalue()
@@ -696,7 +643,7 @@ def _(project: Project) -> None:
                       "that fails. A returned status code is read by nobody.",
                       "Let the error out of lambda_handler."])
 def _(project: Project) -> None:
-    with _aws(project) as (module, s3, _users), _faults({"ada@example.com": -1}):
+    with _aws(project) as (module, s3, _users), dynamodb_put_faults({"ada@example.com": -1}):
         _put(s3, "imports/a.csv", HEADER + "Ada,ada@example.com,36\n")
         try:
             result = module.lambda_handler(_event(["imports/a.csv"], s3),
@@ -717,7 +664,7 @@ def _(project: Project) -> None:
                 hint=["Section 4: S3 delivers at least once.",
                       "Exercise 6.2's ids already make this work: handle the event as it is."])
 def _(project: Project) -> None:
-    with _aws(project) as (module, s3, users), _faults():
+    with _aws(project) as (module, s3, users), dynamodb_put_faults():
         _put(s3, "imports/a.csv", HEADER + "Ada,ada@example.com,36\nGrace,grace@example.com,\n")
         event = _event(["imports/a.csv"], s3)
         _handle(module, event)
@@ -731,7 +678,7 @@ def _(project: Project) -> None:
                 hint=["Section 6: log the key and the counts, not rows or rejections' values.",
                       "Do not log the event either: it is harmless here, but the habit leaks."])
 def _(project: Project) -> None:
-    with _aws(project) as (module, s3, _users), _faults(), _captured_logs() as logs:
+    with _aws(project) as (module, s3, _users), dynamodb_put_faults(), _captured_logs() as logs:
         _put(s3, "imports/a.csv", BAD_ROWS)
         _handle(module, _event(["imports/a.csv"], s3))
     text = logs.getvalue()
@@ -809,7 +756,7 @@ TEST_EVENT = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent",
                       "Parse the body and hand it to objects_in and process_object; the test "
                       "event names no object, which is a success."])
 def _(project: Project) -> None:
-    with _aws(project) as (module, s3, users), _faults():
+    with _aws(project) as (module, s3, users), dynamodb_put_faults():
         _put(s3, "imports/a.csv", HEADER + "Ada,ada@example.com,36\n")
         _put(s3, "imports/b.csv", HEADER + "Grace,grace@example.com,\n")
         event, _ids = _sqs_event(TEST_EVENT, _notification(s3, "imports/a.csv"),
@@ -828,7 +775,7 @@ def _(project: Project) -> None:
                       "Let a failure raise out of the record handler: a body that is not JSON, "
                       "an import that DynamoDB refuses."])
 def _(project: Project) -> None:
-    with _aws(project) as (module, s3, users), _faults({"down@example.com": -1}):
+    with _aws(project) as (module, s3, users), dynamodb_put_faults({"down@example.com": -1}):
         _put(s3, "imports/a.csv", HEADER + "Ada,ada@example.com,36\n")
         _put(s3, "imports/down.csv", HEADER + "Dan,down@example.com,40\n")
         event, ids = _sqs_event(_notification(s3, "imports/a.csv"), "not JSON",
@@ -854,7 +801,7 @@ def _(project: Project) -> None:
 
     from course.awslambda.event_source_mapping import EventSourceMapping
 
-    with _aws(project) as (module, s3, users), _faults():
+    with _aws(project) as (module, s3, users), dynamodb_put_faults():
         sqs = boto3.client("sqs")
         dlq = sqs.create_queue(QueueName="uploads-dlq")["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])
@@ -897,7 +844,7 @@ def _(project: Project) -> None:
                       "No SQS client in the handler."])
 def _(project: Project) -> None:
     calls: list[tuple[str, str]] = []
-    with _aws(project) as (module, s3, _users), _faults(calls=calls):
+    with _aws(project) as (module, s3, _users), dynamodb_put_faults(calls=calls):
         _put(s3, "imports/a.csv", HEADER + "Ada,ada@example.com,36\n")
         event, _ids = _sqs_event(_notification(s3, "imports/a.csv"), "not JSON")
         try:

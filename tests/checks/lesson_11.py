@@ -28,7 +28,7 @@ from urllib.parse import quote_plus
 
 from course.checks import BehaviourTimeout, LearnerError, Project, exercise, question
 from course.checks import exercises as _exercises
-from course.checks.kit import lambda_context, mutated, once, run_pytest
+from course.checks.kit import lambda_context, mutated, once, run_pytest, users_tables
 
 RUNBOOK = "scripts/runbook.py"
 TESTS = "tests/integration/test_service.py"
@@ -665,20 +665,7 @@ def _forget_handlers() -> None:
 def _create_tables() -> Any:
     import boto3
 
-    dynamodb = boto3.resource("dynamodb")
-    users = dynamodb.create_table(
-        TableName=USERS, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "user_id", "AttributeType": "S"},
-                              {"AttributeName": "email", "AttributeType": "S"}],
-        GlobalSecondaryIndexes=[{"IndexName": "email-index",
-                                 "KeySchema": [{"AttributeName": "email", "KeyType": "HASH"}],
-                                 "Projection": {"ProjectionType": "ALL"}}])
-    dynamodb.create_table(
-        TableName=IDEMPOTENCY, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
-    return users
+    return users_tables(boto3.resource("dynamodb"), USERS, IDEMPOTENCY)
 
 
 @contextmanager

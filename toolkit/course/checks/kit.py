@@ -8,6 +8,11 @@ of a check module (this module imports only the standard library until a helper 
 - `mutated(module, mutate)`: while active, importing (or reloading) one of the learner's
   modules gives a broken copy of it (`mutate(module)` patches it after it loads), to prove
   that the learner's own tests catch that bug.
+- `captured_logs()`: everything printed or logged inside a block, in one buffer.
+- `users_tables(resource, users, idempotency)`: lesson 04's users table (with its email
+  index) and Powertools' idempotency table, in the current moto mock.
+- `dynamodb_put_faults(failing, calls)`: a DynamoDB PutItem of chosen users is throttled
+  (below boto3), and every AWS call made meanwhile is recorded.
 - `once`: a per-run cache. Every check runs in a fresh child process, so a result cached
   here lives exactly as long as one `check()`: compute the learner's test run once, assert
   on it in several behaviours.
@@ -19,6 +24,8 @@ import functools
 import gc
 import importlib.abc
 import importlib.machinery
+import io
+import logging
 import os
 import re
 import shutil
@@ -57,6 +64,83 @@ def lambda_context(function_name: str = "users-api", *, timeout_s: float = 30.0,
     context.function_version = "$LATEST"
     context.log_group_name = f"/aws/lambda/{function_name}"
     return context
+
+
+@contextmanager
+def captured_logs(fmt: str = "%(message)s") -> Iterator[io.StringIO]:
+    """Everything the code prints or logs inside the block (every logger's stream handlers,
+    Powertools' included, and the root logger with `fmt`) goes to the yielded buffer."""
+    buffer = io.StringIO()
+    loggers = [logging.getLogger(), *(item for item in logging.Logger.manager.loggerDict.values()
+                                      if isinstance(item, logging.Logger))]
+    handlers = {id(h): h for logger in loggers for h in logger.handlers
+                if isinstance(h, logging.StreamHandler)}
+    saved = [(h, h.stream) for h in handlers.values()]
+    extra = logging.StreamHandler(buffer)
+    extra.setFormatter(logging.Formatter(fmt))
+    logging.getLogger().addHandler(extra)
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = buffer
+    for handler, _ in saved:
+        handler.setStream(buffer)
+    try:
+        yield buffer
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+        logging.getLogger().removeHandler(extra)
+        for handler, stream in saved:
+            handler.setStream(stream)
+
+
+def users_tables(resource: Any, users: str, idempotency: str) -> Any:
+    """Lesson 04's users table (email-index included) and Powertools' idempotency table, in
+    the current moto mock; returns the users table."""
+    table = resource.create_table(
+        TableName=users, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "user_id", "AttributeType": "S"},
+                              {"AttributeName": "email", "AttributeType": "S"}],
+        GlobalSecondaryIndexes=[{"IndexName": "email-index",
+                                 "KeySchema": [{"AttributeName": "email", "KeyType": "HASH"}],
+                                 "Projection": {"ProjectionType": "ALL"}}])
+    resource.create_table(
+        TableName=idempotency, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    return table
+
+
+@contextmanager
+def dynamodb_put_faults(failing: dict[str, int] | None = None,
+                        calls: list[tuple[str, str]] | None = None) -> Iterator[None]:
+    """Below boto3: a DynamoDB PutItem of a user whose email is in `failing` answers
+    ProvisionedThroughputExceededException (that many times; -1: always). Every AWS call made
+    meanwhile is added to `calls` as (service, operation)."""
+    from botocore.client import BaseClient
+    from botocore.exceptions import ClientError
+
+    failing = failing if failing is not None else {}
+    real = BaseClient._make_api_call
+
+    def call(client: Any, operation: str, params: dict) -> Any:
+        service = client.meta.service_model.service_name
+        if calls is not None:
+            calls.append((service, operation))
+        if service == "dynamodb" and operation == "PutItem":
+            email = (params.get("Item") or {}).get("email")
+            email = str(email.get("S") if isinstance(email, dict) else email)
+            if failing.get(email, 0):
+                failing[email] -= 1
+                raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException",
+                                             "Message": "Rate of requests exceeds the allowed "
+                                                        "throughput"}}, operation)
+        return real(client, operation, params)
+
+    BaseClient._make_api_call = call
+    try:
+        yield
+    finally:
+        BaseClient._make_api_call = real
 
 
 @dataclass
