@@ -1,4 +1,5 @@
 """Lesson 05: the sign-ups worker. SQS -> Lambda -> DynamoDB, and no message lost.
+Lesson 09: each record's lines carry the correlation id its message brought from the API.
 
 Each message asks for one user, as a JSON body {"name": ..., "email": ..., "age": ...}. The
 handler answers with a partial batch response: the ids of the messages that failed. Lambda's
@@ -33,6 +34,7 @@ from pydantic import ValidationError
 
 from models.user import User, UserCreate
 from services.dynamodb_service import DynamoDBService
+from utils.correlation import correlation_id_of
 
 logger = Logger()
 # Each failed record is logged at WARNING with its traceback, then reported.
@@ -82,6 +84,8 @@ def create_user(record: SQSRecord) -> str:
 def record_handler(record: SQSRecord) -> str:
     """One message: raise to report it as failed. (Powertools calls it with record=...)"""
     logger.append_keys(message_id=record.message_id)  # on every line, the failure's too
+    # The API's request id (or this message's id): one search finds the request and this work.
+    logger.set_correlation_id(correlation_id_of(record))
     return create_user(record=record)
 
 

@@ -758,3 +758,170 @@ question(
          "ApproximateAgeOfOldestMessage tells you the worker is falling behind.",
          "That counts messages sent, not messages lost."],
 )
+
+
+# --- 9.4 ---------------------------------------------------------------------------------
+# The learner's lesson-05 worker, imported afresh on moto's tables, handed an SQS batch whose
+# records carry different correlation ids (or none); every line it writes is read back.
+
+WORKER = "src/handlers/sqs_handler.py"
+WORKER_MODULE = "handlers.sqs_handler"
+WORKER_TABLES = ("users-check-9-4", "idempotency-check-9-4")
+
+ex94 = exercise("9.4", "The worker logs under the API's id", files=[WORKER, CORRELATION])
+
+
+def _batch(*records: tuple[str, str | None]) -> dict[str, Any]:
+    """An SQS event: one record per (email, correlation id or None)."""
+    from course.learner import events
+
+    event = events.sqs(*[json.dumps({"name": f"User {n}", "email": email})
+                         for n, (email, _) in enumerate(records)], queue="signups")
+    for record, (_, correlation) in zip(event["Records"], records, strict=True):
+        record["messageAttributes"] = {} if correlation is None else {
+            "correlation_id": {"stringValue": correlation, "stringListValues": [],
+                               "binaryListValues": [], "dataType": "String"}}
+    return event
+
+
+def _worker_run(project: Project, event: dict[str, Any]) -> tuple[Any, Output, dict[str, str]]:
+    """(the handler's response, its lines, {email: user_id of the stored users})."""
+    import boto3
+    from moto import mock_aws
+
+    from course.checks.kit import lambda_context, users_tables
+
+    users_name, idempotency_name = WORKER_TABLES
+    os.environ.update(USERS_TABLE=users_name, IDEMPOTENCY_TABLE=idempotency_name,
+                      POWERTOOLS_SERVICE_NAME="signups-worker")
+    for name in ("POWERTOOLS_IDEMPOTENCY_DISABLED", "POWERTOOLS_LOGGER_LOG_EVENT"):
+        os.environ.pop(name, None)
+    with mock_aws():
+        users = users_tables(boto3.resource("dynamodb"), users_name, idempotency_name)
+        for name in [n for n in sys.modules if n == WORKER_MODULE or n == CORRELATION_MODULE]:
+            del sys.modules[name]
+        module = project.module(WORKER_MODULE)
+        handler = project.function(WORKER_MODULE, "lambda_handler")
+        with _captured() as out:
+            try:
+                response = handler(event, lambda_context("signups-worker"))
+            except Exception as exc:  # noqa: BLE001 - the learner's crash, explained
+                first = (str(exc).strip().splitlines() or [""])[0]
+                raise AssertionError(
+                    f"lambda_handler raised {type(exc).__name__} ({first[:160]}): a batch "
+                    "whose records carry correlation ids (or none) must be processed as "
+                    "lesson 05's worker processes any batch") from None
+        stored = {item["email"]: item["user_id"] for item in users.scan()["Items"]}
+    del module
+    return response, out, stored
+
+
+def _lines_of(out: Output, key: str, value: str) -> list[dict[str, Any]]:
+    return [line for line in out.logs if line.get(key) == value]
+
+
+@ex94.behaviour("each record's lines carry the correlation id its message brought",
+                hint=["Lesson 05's record_handler runs once per record: that is where the "
+                      "id of this record belongs, before anything is logged for it.",
+                      "Your correlation_id_of (exercise 9.1) reads it from the record; "
+                      "Logger's set_correlation_id puts it on every following line. Set once "
+                      "per batch, every record would carry the first one's id."])
+def _(project: Project) -> None:
+    ids = {"ada@example.com": "req-aaa-111", "grace@example.com": "req-bbb-222",
+           "alan@example.com": "req-ccc-333"}
+    _, out, stored = _worker_run(project, _batch(*ids.items()))
+    assert set(stored) == set(ids), (
+        f"the worker stored {len(stored)} of the 3 users of a good batch: it must still create "
+        "every user it is sent")
+    for email, correlation in ids.items():
+        lines = _lines_of(out, "user_id", stored[email])
+        assert lines, ("no line names the user the worker created (lesson 05 logs 'User "
+                       "created' with user_id): keep that line")
+        wrong = {line.get("correlation_id") for line in lines} - {correlation}
+        assert not wrong, (
+            f"the line about the user of the message with correlation id {correlation!r} "
+            f"carries correlation_id {sorted(map(str, wrong))[0]!r}: each record's lines must "
+            "carry the id its own message brought")
+
+
+@ex94.behaviour("a record without the id is processed, and logs under its own message id",
+                hint=["Not every message comes from the API: one sent by a script has no "
+                      "correlation_id attribute. It must still be processed.",
+                      "correlation_id_of falls back to the record's message id; reading the "
+                      "attribute yourself without a fallback raises KeyError for such a "
+                      "record, which then fails and retries forever."])
+def _(project: Project) -> None:
+    event = _batch(("ada@example.com", "req-aaa-111"), ("grace@example.com", None))
+    message_id = event["Records"][1]["messageId"]
+    response, out, stored = _worker_run(project, event)
+    failed = [item.get("itemIdentifier") for item in
+              (response or {}).get("batchItemFailures", [])]
+    assert "grace@example.com" in stored and message_id not in failed, (
+        "a message without a correlation_id attribute was reported as failed and its user not "
+        "created: such a message is valid, it just has no id from the API")
+    wrong = {line.get("correlation_id") for line in
+             _lines_of(out, "user_id", stored["grace@example.com"])} - {message_id}
+    assert not wrong, (
+        f"the line about the message without an id carries correlation_id "
+        f"{sorted(map(str, wrong))[0]!r}, not its own message id: an id must never carry over "
+        "from the record before")
+
+
+@ex94.behaviour("a failing record's warning carries its own correlation id",
+                hint=["The line on-call needs most is the failure's: Powertools' batch "
+                      "processor logs it after your record handler raised.",
+                      "So the id must be set at the very start of the record handler, before "
+                      "anything that can fail, not after the user is created."])
+def _(project: Project) -> None:
+    event = _batch(("ada@example.com", "req-aaa-111"), ("not-an-email", "req-poison-9"))
+    poison_id = event["Records"][1]["messageId"]
+    response, out, _ = _worker_run(project, event)
+    failed = [item.get("itemIdentifier") for item in
+              (response or {}).get("batchItemFailures", [])]
+    assert failed == [poison_id], (
+        f"a batch with one invalid sign-up reported {failed} as failed: exactly that message "
+        "must be reported, as in lesson 05")
+    warnings_ = [line for line in out.logs if line.get("level") in ("WARNING", "ERROR")
+                 and line.get("message_id", poison_id) == poison_id]
+    assert warnings_, "no WARNING or ERROR line about the failing message (lesson 05 logs one)"
+    wrong = {line.get("correlation_id") for line in warnings_} - {"req-poison-9"}
+    assert not wrong, (
+        f"the failure's line carries correlation_id {sorted(map(str, wrong))[0]!r}, not the "
+        "id its message brought ('req-poison-9'): the failing request could not be found")
+
+
+@ex94.behaviour("every line still names its message, and no message body is logged",
+                hint=["The message id stays on every line next to the correlation id: two "
+                      "different keys for two different searches.",
+                      "Log ids only: a message body holds the person's name and email."])
+def _(project: Project) -> None:
+    event = _batch(("ada@example.com", "req-aaa-111"), ("grace@example.com", "req-bbb-222"))
+    _, out, _ = _worker_run(project, event)
+    record_lines = [line for line in out.logs if line.get("correlation_id") in
+                    ("req-aaa-111", "req-bbb-222")]
+    assert record_lines, "no line carries a record's correlation id"
+    missing = [line.get("message") for line in record_lines if not line.get("message_id")]
+    assert not missing, (
+        f"the line {missing[0]!r} has no message_id: keep lesson 05's message id on every line "
+        "of a record, next to its correlation id")
+    for secret in ("ada@example.com", "grace@example.com", "User 0", "User 1"):
+        assert secret not in out.text, (
+            "a line holds what a message's body holds (a name or an email): log the ids, "
+            "never the body")
+
+
+question(
+    "9.h",
+    "A batch of ten sign-ups reaches the worker, each message carrying the id of the API "
+    "request that queued it. Where does the worker set the correlation id?",
+    ["Once, in lambda_handler, from the first record: a batch is one invocation",
+     "At the start of the record handler, for each record, before anything that can fail",
+     "After the user is created, so only successful work is tagged"],
+    answer=1,
+    why=["Ten records can come from ten requests: every record would be filed under the first "
+         "one's request.",
+         "Right: each record's lines, its failure's included (the batch processor logs it "
+         "after the handler raised), carry the id of the request that caused it.",
+         "Then the line on-call needs most, the failure's, carries no id (or the previous "
+         "record's)."],
+)
