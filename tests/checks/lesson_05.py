@@ -74,6 +74,16 @@ def _call(handler: Any, event: dict) -> Any:
             "batch") from None
 
 
+def _call_with(handler: Any, event: dict, context: Any) -> Any:
+    try:
+        return handler(event, context)
+    except BehaviourTimeout:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the learner's crash, explained
+        raise AssertionError(f"lambda_handler raised {type(exc).__name__} for a batch of one "
+                             "good sign-up") from None
+
+
 def _reported(response: Any) -> list[str]:
     """The ids a partial batch response reports, or an AssertionError explaining its shape."""
     assert isinstance(response, dict) and isinstance(response.get("batchItemFailures"), list), (
@@ -289,6 +299,94 @@ def _(project: Project) -> None:
         "delete done before a later failure loses the message")
 
 
+@ex51.behaviour('users_service(): the USERS_TABLE table ("users" when unset), created on the '
+                "first call, then reused",
+                hint=["Exercise 5.1 asks for lesson 04's users_service(): the table's name from "
+                      "USERS_TABLE, with a default, read when the service is created.",
+                      "Read the variable inside users_service() (not in a constant at import), "
+                      "keep its cache, and let the record handler go through it."])
+def _(project: Project) -> None:
+    later = "users-later"
+    with _worker(project) as (module, _users, resource), dynamodb_put_faults():
+        services = project.module("services.dynamodb_service")
+        service_class = services.DynamoDBService
+        created: list[str] = []
+
+        class Counted(service_class):  # type: ignore[misc, valid-type]
+            def __init__(self, table_name: str, *args: Any, **kwargs: Any) -> None:
+                created.append(table_name)
+                super().__init__(table_name, *args, **kwargs)
+
+        services.DynamoDBService = Counted  # however the handler reaches the class
+        if getattr(module, "DynamoDBService", None) is service_class:
+            module.DynamoDBService = Counted
+        # The variable changes after the import, before the first message (as in a test).
+        os.environ["USERS_TABLE"] = later
+        table = users_tables(resource, later, "idempotency-later")
+        event, _ids = _event(*(_signup(*user) for user in GOOD))
+        _call(module.lambda_handler, event)
+        emails = _emails(table)
+        assert emails == sorted(email for _, email, _ in GOOD), (
+            "USERS_TABLE was changed after the handler was imported, before its first "
+            f"message: the table it names holds {emails} after three good sign-ups. Read "
+            "USERS_TABLE when the service is created, on the first call")
+        assert len(created) == 1, (
+            f"a batch of three messages created {len(created)} DynamoDBService objects: create "
+            "one on the first call of users_service() and reuse it for every message")
+        assert module.users_service() is module.users_service(), (
+            "users_service() returns a new service on each call")
+        os.environ.pop("USERS_TABLE")
+        clear = getattr(module.users_service, "cache_clear", None)
+        assert callable(clear), "users_service() lost its cache (@functools.cache)"
+        clear()
+        try:
+            service = module.users_service()
+        except BehaviourTimeout:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the learner's crash, explained
+            raise AssertionError(f"with USERS_TABLE unset, users_service() raised "
+                                 f"{type(exc).__name__}: the default is 'users'") from None
+        finally:
+            os.environ["USERS_TABLE"] = USERS_TABLE
+        name = getattr(getattr(service, "_table", None), "name", None)
+        assert name == "users", (
+            f"with USERS_TABLE unset, users_service() uses the table {name!r}; expected 'users', "
+            "the default")
+
+
+@ex51.behaviour('record_handler returns the new user\'s id and logs "User created" with it, '
+                "nothing from the body",
+                hint=["Exercise 5.1's text: one log line per user created, with its user_id; "
+                      "the body's name and email are personal data.",
+                      "Log the user_id alone, and return it (a string: 5.4 stores it as the "
+                      "result)."])
+def _(project: Project) -> None:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    with _worker(project) as (module, users, _resource), dynamodb_put_faults(), \
+            captured_logs() as logs:
+        event, _ids = _event(_signup("Quintessa Secretname", "quintessa@example.com", 41))
+        try:
+            result = module.record_handler(record=SQSRecord(event["Records"][0]))
+        except BehaviourTimeout:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the learner's crash, explained
+            raise AssertionError(f"record_handler(record=...) raised {type(exc).__name__} for a "
+                                 "valid sign-up") from None
+        items = users.scan()["Items"]
+    assert len(items) == 1, f"one valid sign-up stored {len(items)} user(s)"
+    user_id = items[0].get("user_id")
+    assert result == user_id, (
+        f"record_handler returned {result!r:.80}; expected the new user's id, {user_id!r}")
+    lines = [line for line in logs.getvalue().splitlines() if "User created" in line]
+    assert any(str(user_id) in line for line in lines), (
+        'no log line says "User created" with the new user\'s user_id')
+    text = logs.getvalue()
+    for secret in ("Quintessa", "quintessa@example.com"):
+        assert secret not in text, (
+            f"the logs hold {secret!r}, from the message's body: log the user_id only")
+
+
 question("5.a", "Lambda invokes your function with a batch of 10 messages from a queue. The "
          "function raises an exception while working on the 7th. What happens to the 10 "
          "messages?",
@@ -368,10 +466,15 @@ def _parse(project: Project) -> tuple[Any, Any]:
 
 def _poison_text(parse: Any, poison: type, body: str) -> str:
     """str() and traceback of the PoisonMessage parse_signup raises for body."""
+    return "\n".join(_poison(parse, poison, body))
+
+
+def _poison(parse: Any, poison: type, body: str) -> tuple[str, str]:
+    """(str(), traceback) of the PoisonMessage parse_signup raises for body."""
     try:
         result = parse(body)
     except poison as exc:
-        return str(exc) + "\n" + "".join(traceback.format_exception(exc))
+        return str(exc), "".join(traceback.format_exception(exc))
     except BehaviourTimeout:
         raise
     except Exception as exc:  # noqa: BLE001 - the learner's exception, explained
@@ -419,24 +522,30 @@ def _(project: Project) -> None:
                       "PoisonMessage so that the ValidationError is not chained to it."])
 def _(project: Project) -> None:
     parse, poison = _parse(project)
-    text = _poison_text(parse, poison, json.dumps(
+    message, traceback_text = _poison(parse, poison, json.dumps(
         {"name": SECRET_NAME, "email": SECRET_EMAIL, "age": 999}))
+    text = message + "\n" + traceback_text
     for secret in (SECRET_EMAIL, "999", SECRET_NAME):
         assert secret not in text, (
             f"the PoisonMessage for a bad sign-up shows the value {secret!r} (in its text or "
             "in the traceback of a chained exception): a value is personal data, and what an "
             "exception says ends up in the logs")
-    assert "email" in text and "age" in text, (
-        f"the PoisonMessage does not say which fields are wrong (email and age): {text[:120]!r}")
+    assert "email" in message and "age" in message, (
+        f"the PoisonMessage does not say which fields are wrong (email and age): "
+        f"{message[:120]!r}")
+    assert "value_error" in message and "less_than_equal" in message, (
+        f"the PoisonMessage names the fields but not what is wrong with each (its error type, "
+        f"e.g. value_error): {message[:120]!r}")
     text = _poison_text(parse, poison, SECRET_TEXT + " {")
     assert SECRET_TEXT not in text, (
         "for a body that is not JSON, the PoisonMessage (or a chained exception) quotes the "
         "body: never put the body in an exception")
 
 
-def _logged_batch(project: Project, *bodies: str) -> tuple[str, list[str]]:
+def _logged_batch(project: Project, *bodies: str, level: str = "INFO") -> tuple[str, list[str]]:
     """(everything logged, ids) for one batch, the raised error's traceback included (Lambda
-    logs it)."""
+    logs it). level: POWERTOOLS_LOG_LEVEL while the handler is imported and runs."""
+    os.environ["POWERTOOLS_LOG_LEVEL"] = level
     with _worker(project) as (module, _, _resource), dynamodb_put_faults(), captured_logs() as logs:
         event, ids = _event(*bodies)
         try:
@@ -456,25 +565,38 @@ def _logged_batch(project: Project, *bodies: str) -> tuple[str, list[str]]:
 def _(project: Project) -> None:
     text, ids = _logged_batch(project, _signup("Ada", "ada@example.com"), "not JSON",
                               _signup("Eve", "eve-at-example.com"))
+    keyed = set()
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            keyed.add(str(entry.get("message_id")))
     for failed, what in ((ids[1], "not JSON"), (ids[2], "an invalid email")):
         assert failed in text, (
             f"a message that failed ({what}) left no trace of its id in the logs: when it "
             "reaches the dead-letter queue, nobody will know why")
+        assert failed in keyed, (
+            f"the id of a message that failed ({what}) is in the logs, but no log line carries "
+            "it under the key message_id: that key is how you search the logs for a message")
 
 
 @ex52.behaviour("the logs never hold a message's body",
                 hint=["Section 5: a body holds personal data; log the message id instead.",
                       "Look at every place that writes to the log: the event (log_event), "
-                      "your own log lines, and exception texts, which Powertools logs with "
-                      "failures and Lambda logs when the invocation fails."])
+                      "your own log lines (debug ones too: the check runs at DEBUG), and "
+                      "exception texts, which Powertools logs with failures and Lambda logs "
+                      "when the invocation fails."])
 def _(project: Project) -> None:
     good = _signup(SECRET_NAME, "quintessa@example.com", 41)
     bad = json.dumps({"name": SECRET_NAME, "email": SECRET_EMAIL})
     for bodies in ((good, bad, SECRET_TEXT + " not JSON"), (bad, SECRET_TEXT + " {")):
-        text, _ids = _logged_batch(project, *bodies)
+        # POWERTOOLS_LOG_LEVEL=DEBUG, as when someone investigates: debug lines count too
+        text, _ids = _logged_batch(project, *bodies, level="DEBUG")
         for secret in (SECRET_NAME, SECRET_EMAIL, SECRET_TEXT, "quintessa@example.com"):
             assert secret not in text, (
-                f"the logs hold {secret!r}, from a message body"
+                f"the logs (at POWERTOOLS_LOG_LEVEL=DEBUG) hold {secret!r}, from a message body"
                 + (" (in a batch where every message failed: the error Lambda logs)"
                    if len(bodies) == 2 else "")
                 + ". Bodies hold personal data: log the message id, never the body or the "
@@ -554,6 +676,37 @@ def _(project: Project) -> None:
     assert description.get("AttributeName") == "expiration", (
         f"time to live is on {description.get('AttributeName')!r}; Powertools writes the "
         "expiry time in 'expiration', so nothing would ever expire")
+
+
+@ex53.behaviour("billed on demand (PAY_PER_REQUEST)",
+                hint=["Section 7's exercise text: on-demand billing, as lesson 04's users table.",
+                      "create_table's BillingMode; no ProvisionedThroughput."])
+def _(project: Project) -> None:
+    with _idempotency_table(project) as (resource, _table):
+        description = resource.meta.client.describe_table(TableName="idem-check")["Table"]
+    mode = (description.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")
+    assert mode == "PAY_PER_REQUEST", (
+        f"the table is billed {mode}: provisioned capacity throttles a burst of messages (each "
+        "one writes here twice) and is paid for when idle; ask for on-demand billing")
+
+
+@ex53.behaviour("waits until the table exists before turning on time to live",
+                hint=["Section 7's exercise text: DynamoDB creates a table in the background; "
+                      "until it is ACTIVE, it refuses update_time_to_live.",
+                      "boto3's Table has a method that waits until the table exists; the "
+                      "client has a waiter for the same."])
+def _(project: Project) -> None:
+    calls: list[tuple[str, str]] = []
+    with dynamodb_put_faults(calls=calls), _idempotency_table(project):
+        pass
+    operations = [operation for service, operation in calls if service == "dynamodb"]
+    ttl = operations.index("UpdateTimeToLive") if "UpdateTimeToLive" in operations else None
+    created = operations.index("CreateTable") if "CreateTable" in operations else None
+    if ttl is None or created is None:
+        return  # the behaviours above explain a missing table or time to live
+    assert "DescribeTable" in operations[created:ttl], (
+        "update_time_to_live is called right after create_table, without waiting: in AWS the "
+        "table is still CREATING then, and the call is refused")
 
 
 @ex53.behaviour('returns the table, and is named "idempotency" unless told otherwise',
@@ -673,9 +826,29 @@ def _(project: Project) -> None:
         event, _ids = _event(_signup("Ada", "ada@example.com"))
         _deliver(module, *event["Records"])
         items = resource.Table(IDEMPOTENCY_TABLE).scan()["Items"]
-    assert len(items) == 1, (
-        f"after one message the check's idempotency table ({IDEMPOTENCY_TABLE!r}, the one "
-        f"IDEMPOTENCY_TABLE names) holds {len(items)} record(s); expected one per message")
+        assert len(items) == 1, (
+            f"after one message the check's idempotency table ({IDEMPOTENCY_TABLE!r}, the one "
+            f"IDEMPOTENCY_TABLE names) holds {len(items)} record(s); expected one per message")
+        # Without the variable: the default table, "idempotency".
+        os.environ.pop("IDEMPOTENCY_TABLE")
+        default = resource.create_table(
+            TableName="idempotency", BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+        sys.modules.pop(MODULE, None)
+        try:
+            module = project.module(MODULE)
+        except BehaviourTimeout:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the learner's crash, explained
+            raise AssertionError(f"with IDEMPOTENCY_TABLE unset, importing the handler raised "
+                                 f"{type(exc).__name__}: the default is 'idempotency'") from None
+        event, _ids = _event(_signup("Bob", "bob@example.com"))
+        _deliver(module, *event["Records"])
+        count = len(default.scan()["Items"])
+    assert count == 1, (
+        f"with IDEMPOTENCY_TABLE unset, one message left {count} record(s) in the table "
+        "'idempotency', the default")
 
 
 @ex54.behaviour("each record knows when the invocation ends (register_lambda_context)",
@@ -687,18 +860,30 @@ def _(project: Project) -> None:
     import time
 
     with _worker(project) as (module, _users, resource), dynamodb_put_faults():
+        table = resource.Table(IDEMPOTENCY_TABLE)
         event, _ids = _event(_signup("Ada", "ada@example.com"))
         started_ms = time.time() * 1000
         _deliver(module, *event["Records"])
-        items = resource.Table(IDEMPOTENCY_TABLE).scan()["Items"]
-    assert items, "no idempotency record was written (see the behaviour above)"
-    deadline = items[0].get("in_progress_expiration")
-    assert deadline is not None, (
-        "the idempotency record has no in_progress_expiration: Powertools did not know the "
-        "invocation's deadline, so a function stopped mid-work blocks its message's retries "
-        "until the record expires")
-    assert started_ms < float(deadline) < started_ms + 60_000, (
-        f"the record's in_progress_expiration ({deadline}) is not the invocation's deadline")
+        items = table.scan()["Items"]
+        assert items, "no idempotency record was written (see the behaviour above)"
+        deadline = items[0].get("in_progress_expiration")
+        assert deadline is not None, (
+            "the idempotency record has no in_progress_expiration: Powertools did not know the "
+            "invocation's deadline, so a function stopped mid-work blocks its message's retries "
+            "until the record expires")
+        assert started_ms < float(deadline) < started_ms + 60_000, (
+            f"the record's in_progress_expiration ({deadline}) is not the invocation's deadline")
+        # A later (warm) invocation, with 15 minutes left: its own deadline, not the first one.
+        event, _ids = _event(_signup("Bob", "bob@example.com"))
+        started_ms = time.time() * 1000
+        _call_with(module.lambda_handler, event, lambda_context("signups-worker",
+                                                                timeout_s=900))
+        later = [item.get("in_progress_expiration") for item in table.scan()["Items"]
+                 if item.get("in_progress_expiration") != deadline]
+    assert later and started_ms + 600_000 < float(later[0]) < started_ms + 960_000, (
+        "in a second invocation, the idempotency record still holds the first invocation's "
+        "deadline: register each invocation's context, at the start of every lambda_handler "
+        "call")
 
 
 @ex54.behaviour("different messages still each create their user",

@@ -276,17 +276,20 @@ def _import(module: Any, ref: Any) -> Any:
 def _(project: Project) -> None:
     with _aws(project) as (module, s3, users), dynamodb_put_faults():
         version = _put(s3, "imports/team.csv",
-                       HEADER + "Ada,Ada@Example.com,36\nGrace,grace@example.com,\n")
+                       HEADER + "Ada,Ada@Example.com,36\nGrace,grace@example.com,\n"
+                       "Linus,linus@example.com\n")
         report = _import(module, _ref(module, "imports/team.csv", **version))
         stored = {item["email"]: item for item in _users(users)}
-    assert set(stored) == {"ada@example.com", "grace@example.com"}, (
-        f"a file with two valid rows created the users {sorted(stored)}")
+    assert set(stored) == {"ada@example.com", "grace@example.com", "linus@example.com"}, (
+        f"a file with three valid rows (the last one without its empty age field, as some "
+        f"tools write it) created the users {sorted(stored)}")
     assert stored["ada@example.com"].get("name") == "Ada" and \
         stored["ada@example.com"].get("age") == 36, (
         f"the row Ada,Ada@Example.com,36 was stored as {stored['ada@example.com']!r:.120}")
     assert stored["grace@example.com"].get("age") is None, (
         "an empty age should be stored as no age (None), not as an error or a 0")
-    assert report.created == 2, f"the report says created={report.created}; two users were created"
+    assert report.created == 3, (
+        f"the report says created={report.created}; three users were created")
 
 
 BAD_ROWS = (HEADER + "Ada,ada@example.com,36\n"
@@ -343,6 +346,18 @@ def _(project: Project) -> None:
     reads: list[int] = []
     real_read, real_readlines = StreamingBody.read, StreamingBody.readlines
 
+    class Calls(list):
+        """The AWS calls; notes how many bytes were read when the first user was saved."""
+
+        read_at_first_save: int | None = None
+
+        def append(self, call: Any) -> None:
+            if call == ("dynamodb", "PutItem") and self.read_at_first_save is None:
+                self.read_at_first_save = sum(reads)
+            super().append(call)
+
+    calls = Calls()
+
     def read(self: Any, amt: Any = None) -> bytes:
         chunk = real_read(self, amt)
         reads.append(len(chunk))
@@ -357,7 +372,7 @@ def _(project: Project) -> None:
     body = HEADER + "Ada,ada@example.com,36\n" + long_rows + "Grace,grace@example.com,\n"
     StreamingBody.read, StreamingBody.readlines = read, readlines  # type: ignore[method-assign]
     try:
-        with _aws(project) as (module, s3, users), dynamodb_put_faults():
+        with _aws(project) as (module, s3, users), dynamodb_put_faults(calls=calls):
             version = _put(s3, "imports/big.csv", body)
             _import(module, _ref(module, "imports/big.csv", **version))
             emails = _emails(users)
@@ -370,6 +385,11 @@ def _(project: Project) -> None:
         "object in memory. Read it as a stream, a few KB at a time")
     assert emails == ["ada@example.com", "grace@example.com"], (
         f"the big file's two valid rows gave the users {emails}")
+    early = calls.read_at_first_save
+    assert early is not None and early <= 1024 * 1024, (
+        f"the first row (row 2) was saved after {(early or 0) // 1024} KB of a 3 MB file had "
+        "been read: the whole object was gathered in memory first (in small reads, but all of "
+        "it). Let the CSV reader pull lines from the stream as it goes")
 
 
 @ex62.behaviour("a file that starts with a byte order mark imports",
@@ -407,8 +427,10 @@ def _(project: Project) -> None:
         "the Latin-1 row was imported; its name is not valid UTF-8 (stored as "
         f"{[i.get('name') for i in stored if i.get('email') == 'latin1@example.com']}): "
         "reject it")
-    assert any("row 3" in str(r) for r in report.rejected), (
+    assert any("row 3:" in str(r) for r in report.rejected), (
         f"the Latin-1 row (row 3) is not among the rejections: {report.rejected}")
+    assert any("row 3:" in str(r) and "UTF-8" in str(r) for r in report.rejected), (
+        f"the rejection of the Latin-1 row does not say it is not UTF-8 text: {report.rejected}")
 
 
 @ex62.behaviour("importing the same version again creates no one twice",
@@ -477,6 +499,40 @@ def _(project: Project) -> None:
     assert count == 3, (
         f"one row imported from a.csv, then from b.csv, then from a new version of a.csv: the "
         f"table holds {count} user(s); each file version is a new import (3 users)")
+    with _aws(project) as (module, s3, users), dynamodb_put_faults():
+        first = _put(s3, "imports/a.csv", content)
+        _import(module, _ref(module, "imports/a.csv", **first))
+        changed = _put(s3, "imports/a.csv", content + "Bob,bob@example.com,40\n")
+        _import(module, _ref(module, "imports/a.csv", **changed))
+        unversioned = len(_users(users))
+        s3.create_bucket(Bucket="uploads-other")
+        s3.put_object(Bucket="uploads-other", Key="imports/a.csv", Body=content.encode())
+        _import(module, _ref(module, "imports/a.csv", bucket="uploads-other", **first))
+        other_bucket = len(_users(users))
+    assert unversioned == 3, (
+        f"in a bucket without versioning (no version id: the ETag tells contents apart), a.csv "
+        f"with one row, then a.csv rewritten with two: the table holds {unversioned} user(s); "
+        "the new content is a new import (3 users). Use ref.version, not ref.version_id")
+    assert other_bucket == 4, (
+        "the same file (same key, same content) in another bucket imported nothing: the bucket "
+        "is part of what the ids are derived from")
+
+
+@ex62.behaviour("reads the version the notification names, not the latest",
+                hint=["Section 4: notifications arrive late and out of order; by then the key "
+                      "may hold a newer version.",
+                      "Pass VersionId to get_object when the ref has a version id (and only "
+                      "then)."])
+def _(project: Project) -> None:
+    with _aws(project, versioned=True) as (module, s3, users), dynamodb_put_faults():
+        old = _put(s3, "imports/a.csv", HEADER + "Ada,ada@example.com,36\n")
+        _put(s3, "imports/a.csv", HEADER + "Bob,bob@example.com,40\n")
+        _import(module, _ref(module, "imports/a.csv", **old))
+        emails = _emails(users)
+    assert emails == ["ada@example.com"], (
+        "a late notification for an older version of imports/a.csv (a newer one was uploaded "
+        f"since) imported {emails}: read the version it names (VersionId), or its row ids and "
+        "its content disagree")
 
 
 @ex62.behaviour("a missing object or version is reported as missing, not raised",
@@ -571,10 +627,23 @@ def _(project: Project) -> None:
         _put(s3, "imports/a.csv", HEADER + "Ada,ada@example.com,36\n")
         _put(s3, "imports/team b.csv",
              HEADER + "Grace,grace@example.com,\nLinus,linus@example.com,54\n")
-        _handle(module, _event(["imports/a.csv", "imports/team b.csv"], s3))
+        result = _handle(module, _event(["imports/a.csv", "imports/team b.csv"], s3))
         emails = _emails(users)
     assert emails == ["ada@example.com", "grace@example.com", "linus@example.com"], (
         f"an event naming two import files created {emails}")
+    try:
+        answer = json.loads(json.dumps(result))
+    except (TypeError, ValueError):
+        raise AssertionError(
+            f"lambda_handler returned {result!r:.120}, which is not JSON: Lambda cannot send it "
+            "back, and the invocation fails (Runtime.MarshalError), so it is retried. Return "
+            "the reports as dicts (asdict)") from None
+    imports = answer.get("imports") if isinstance(answer, dict) else None
+    assert isinstance(imports, list) and sorted(
+        (i.get("key"), i.get("created")) for i in imports if isinstance(i, dict)) == [
+        ("imports/a.csv", 1), ("imports/team b.csv", 2)], (
+        f"lambda_handler returned {str(answer)[:160]}; expected {{\"imports\": [...]}}, each "
+        "import's report as a dict")
 
 
 @ex63.behaviour("writes each import's report under reports/, never under imports/",
@@ -675,15 +744,18 @@ def _(project: Project) -> None:
 
 
 @ex63.behaviour("the logs never hold the file's data",
-                hint=["Section 6: log the key and the counts, not rows or rejections' values.",
+                hint=["Section 6: log the key and the counts, not rows or rejections' values; "
+                      "at every level (the check runs at DEBUG).",
                       "Do not log the event either: it is harmless here, but the habit leaks."])
 def _(project: Project) -> None:
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "DEBUG"  # debug lines count too
     with _aws(project) as (module, s3, _users), dynamodb_put_faults(), _captured_logs() as logs:
         _put(s3, "imports/a.csv", BAD_ROWS)
         _handle(module, _event(["imports/a.csv"], s3))
     text = logs.getvalue()
     for secret in ("mallory.private", "nameless.private", "ada@example.com", "forty-two"):
-        assert secret not in text, f"the logs hold {secret!r}, from the file's rows"
+        assert secret not in text, (
+            f"the logs (at POWERTOOLS_LOG_LEVEL=DEBUG) hold {secret!r}, from the file's rows")
 
 
 question("6.d", "S3 invokes the guideline's handler for an upload; DynamoDB is down, so the "
@@ -751,18 +823,27 @@ TEST_EVENT = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent",
                          "Time": "2026-01-01T00:00:00.000Z", "Bucket": BUCKET})
 
 
-@ex64.behaviour("imports the objects each message names; S3's test event succeeds",
+@ex64.behaviour("imports the objects each message names; S3's test event and a deleted "
+                "object succeed",
                 hint=["Section 7: each message's body is an S3 notification, as JSON.",
                       "Parse the body and hand it to objects_in and process_object; the test "
-                      "event names no object, which is a success."])
+                      "event names no object, and an object deleted since is skipped: both "
+                      "are successes."])
 def _(project: Project) -> None:
     with _aws(project) as (module, s3, users), dynamodb_put_faults():
         _put(s3, "imports/a.csv", HEADER + "Ada,ada@example.com,36\n")
         _put(s3, "imports/b.csv", HEADER + "Grace,grace@example.com,\n")
-        event, _ids = _sqs_event(TEST_EVENT, _notification(s3, "imports/a.csv"),
-                                 _notification(s3, "imports/b.csv"))
+        _put(s3, "imports/gone.csv", HEADER + "Gone,gone@example.com,\n")
+        gone = _notification(s3, "imports/gone.csv")
+        s3.delete_object(Bucket=BUCKET, Key="imports/gone.csv")
+        event, ids = _sqs_event(TEST_EVENT, _notification(s3, "imports/a.csv"),
+                                _notification(s3, "imports/b.csv"), gone)
         failed = _failed(module, event)
         emails = _emails(users)
+    assert ids[3] not in failed, (
+        "the notification of an object deleted since it was sent was reported failed: it will "
+        "come back until the dead-letter queue, and never succeed. A missing object is "
+        "skipped (process_object), not a failure")
     assert failed == [], (
         f"a batch of a test event and two notifications reported {failed} failed")
     assert emails == ["ada@example.com", "grace@example.com"], (
@@ -836,6 +917,33 @@ def _(project: Project) -> None:
                       "should process all of them (the test event included)")
     assert "reports/team 1+2.csv.json" in keys and "reports/more.csv.json" in keys, (
         f"the bucket holds {keys}; each import writes its report under reports/")
+
+
+@ex64.behaviour("the logs name each failed message's id, as message_id",
+                hint=["Section 7: as in lesson 05, exercise 5.2: a message that ends in the "
+                      "dead-letter queue must leave a trace you can search for.",
+                      "Add the message id to the logger's keys first thing in the record "
+                      "handler, and give the BatchProcessor your logger."])
+def _(project: Project) -> None:
+    with _aws(project) as (module, s3, _users), dynamodb_put_faults({"down@example.com": -1}), \
+            _captured_logs() as logs:
+        _put(s3, "imports/a.csv", HEADER + "Ada,ada@example.com,36\n")
+        _put(s3, "imports/down.csv", HEADER + "Dan,down@example.com,40\n")
+        event, ids = _sqs_event(_notification(s3, "imports/a.csv"), "not JSON",
+                                _notification(s3, "imports/down.csv"))
+        _failed(module, event)
+    keyed = set()
+    for line in logs.getvalue().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            keyed.add(str(entry.get("message_id")))
+    for failed, what in ((ids[1], "not JSON"), (ids[2], "an import DynamoDB refused")):
+        assert failed in keyed, (
+            f"a message that failed ({what}) left no log line with its id under the key "
+            "message_id: when it reaches the dead-letter queue, nobody will find why")
 
 
 @ex64.behaviour("never deletes a message itself",
