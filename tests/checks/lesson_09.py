@@ -714,6 +714,18 @@ def _(project: Project) -> None:
                               "environment's traffic; expected a handful")
 
 
+@ex93.behaviour("nothing personal in the EMF documents, metadata included",
+                hint=["Lesson 09, 'Metrics as EMF': an EMF document is a log line, kept as long "
+                      "as the others; its metadata is searchable, so it is for ids.",
+                      "Keep names, emails, headers and bodies out of dimensions and metadata; "
+                      "a message id is fine."])
+def _(project: Project) -> None:
+    out, _ = _every_path(project)
+    leaks = _leaks(json.dumps(out.emf))
+    assert not leaks, (f"your EMF documents hold {', '.join(leaks)}: they are log lines like the "
+                       "others, kept for months and read by many")
+
+
 # --- questions ---------------------------------------------------------------------------
 
 question(
