@@ -78,26 +78,32 @@ UNNEEDED = {
 ex101 = exercise("10.1", "A cheaper init for the users report", files=[REPORT], timeout=8)
 
 
-def _create_table(client: Any, items: int) -> None:
-    client.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+def _create_table(client: Any, items: int, name: str = TABLE) -> None:
+    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
                         KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}],
                         AttributeDefinitions=[{"AttributeName": "user_id",
                                                "AttributeType": "S"}])
     for number in range(items):
-        client.put_item(TableName=TABLE, Item={"user_id": {"S": f"u-{number:03}"},
+        client.put_item(TableName=name, Item={"user_id": {"S": f"u-{number:03}"},
                                                 "name": {"S": f"User {number}"}})
 
 
 @contextmanager
-def _report(project: Project, users: int, *, page_size: int = 0) -> Iterator[tuple[Any, list]]:
+def _report(project: Project, users: int, *, page_size: int = 0,
+            table: str | None = TABLE) -> Iterator[tuple[Any, list]]:
     """(the learner's module freshly imported, the botocore clients created since) inside a
-    moto mock holding a users table of `users` items; scans return at most page_size items."""
+    moto mock holding a users table of `users` items; scans return at most page_size items.
+    table=None: USERS_TABLE is not set, and the table has the default name, users."""
     import boto3
     import botocore.session
     from moto import mock_aws
 
-    os.environ.update({"USERS_TABLE": TABLE, "POWERTOOLS_SERVICE_NAME": "users-report",
+    os.environ.update({"POWERTOOLS_SERVICE_NAME": "users-report",
                        "POWERTOOLS_TRACE_DISABLED": "true"})
+    if table:
+        os.environ["USERS_TABLE"] = table
+    else:
+        os.environ.pop("USERS_TABLE", None)
     created: list[tuple[str, Any]] = []
     original = botocore.session.Session.create_client
 
@@ -113,7 +119,7 @@ def _report(project: Project, users: int, *, page_size: int = 0) -> Iterator[tup
                 params["Limit"] = min(params.get("Limit", page_size), page_size)
 
             boto3.DEFAULT_SESSION.events.register("provide-client-params.dynamodb.Scan", cap)
-        _create_table(boto3.client("dynamodb"), users)
+        _create_table(boto3.client("dynamodb"), users, table or "users")
         botocore.session.Session.create_client = counting
         try:
             sys.modules.pop(REPORT_MODULE, None)
@@ -152,6 +158,11 @@ def _(project: Project) -> None:
             f"for a table of 7 users, read in pages of 3, your handler answered {answer!r}; "
             "expected {'users': 7}: a scan returns one page, the next page starts at its "
             "LastEvaluatedKey")
+    with _report(project, 4, table=None) as (module, _):
+        answer = _call(module)
+        assert answer == {"users": 4}, (
+            f"with USERS_TABLE not set, and 4 users in the table named users, your handler "
+            f"answered {answer!r}; expected {{'users': 4}}: the table's name defaults to users")
 
 
 def _warm_constants(tree: ast.AST) -> list[str]:
@@ -182,11 +193,19 @@ def _warm_constants(tree: ast.AST) -> list[str]:
                        "Remove the test for the warmer key altogether: every event gets the "
                        "report."])
 def _(project: Project) -> None:
+    from course.learner import events
+
+    pings = [({"warmer": True}, "{'warmer': True}"), ({"ping": True}, "{'ping': True}"),
+             ({"source": "serverless-plugin-warmup"}, "serverless-plugin-warmup's ping"),
+             ({"keep-alive": True, "concurrency": 1}, "a keep-alive ping"),
+             (events.eventbridge_scheduled("users-report-daily"),
+              "EventBridge's scheduled event (the schedule that asks for the report)")]
     with _report(project, 2) as (module, _):
-        answer = _call(module, {"warmer": True})
-        assert answer == {"users": 2}, (
-            f"for the event {{'warmer': True}} your handler answered {answer!r}, not the report "
-            "{'users': 2}: the keep-warm branch is still there")
+        for event, what in pings:
+            answer = _call(module, event)
+            assert answer == {"users": 2}, (
+                f"for {what} your handler answered {answer!r}, not the report {{'users': 2}}: "
+                "a keep-warm branch is still there, whatever key it tests")
     tree = ast.parse(project.require(REPORT).read_text())
     found = _warm_constants(tree)
     assert not found, (f"{REPORT} still tests the event for {found[0]!r}: a warmer branch that "
