@@ -422,6 +422,8 @@ def _(project: Project) -> None:
            "512 MB, 99.5 ms (billed 100 ms)")
     _close(cost(512, 100.0, architecture="arm64"), _expected(512, 100, ARM),
            "512 MB, exactly 100 ms")
+    _close(cost(512, 101.0, architecture="arm64"), _expected(512, 101, ARM),
+           "512 MB, exactly 101 ms")
 
 
 @ex102.behaviour("each architecture at its own price, arm64 by default",
@@ -442,9 +444,9 @@ def _(project: Project) -> None:
 @ex102.behaviour("cold starts add their INIT, for the share of invocations that are cold",
                  hint=["Lesson 10, 'INIT is billed': since August 2025 an on-demand zip "
                        "function's cold start bills its Init Duration too.",
-                       "A cold invocation bills init + duration; weight cold and warm "
-                       "invocations by cold_start_rate; with no cold starts, INIT costs "
-                       "nothing."])
+                       "A cold invocation bills init + duration, the sum rounded up once; "
+                       "round each kind of invocation first, then weight cold and warm ones "
+                       "by cold_start_rate."])
 def _(project: Project) -> None:
     cost = _cost(project)
     _close(cost(1024, 100, architecture="x86_64", init_ms=400, cold_start_rate=1.0),
@@ -453,6 +455,12 @@ def _(project: Project) -> None:
            _expected(1024, 200, X86), "a quarter of them cold (400 ms INIT)")
     _close(cost(1024, 100, architecture="arm64", init_ms=400, cold_start_rate=0.0),
            _expected(1024, 100, ARM), "no cold starts: INIT costs nothing")
+    _close(cost(1024, 100.4, architecture="x86_64", init_ms=400.4, cold_start_rate=1.0),
+           _expected(1024, 501, X86),
+           "every invocation cold: 100.4 ms + 400.4 ms INIT (one sum, rounded up once: 501 ms)")
+    _close(cost(1024, 12.3, architecture="x86_64", init_ms=250.9, cold_start_rate=0.5),
+           _expected(1024, (13 + 264) / 2, X86),
+           "half of them cold: 12.3 ms (billed 13 ms) warm, 12.3 + 250.9 ms (billed 264 ms) cold")
 
 
 @ex102.behaviour("the request charge is part of the cost",
