@@ -34,6 +34,7 @@ RUNBOOK = "scripts/runbook.py"
 TESTS = "tests/integration/test_service.py"
 CONFTEST = "tests/integration/conftest.py"
 REFUSED = "REFUSED"  # a message body holding this is refused by the source queue
+SHORT = 7  # a receive on a dead-letter queue answers at most 7 messages, as SQS may answer fewer
 SOURCE = "/signups"  # the source queue's URL ends so; its dead-letter queue's in -dlq
 PAGE = 50  # ListVersionsByFunction: at most 50 versions per page
 
@@ -65,6 +66,12 @@ def _aws(calls: list[tuple[str, str, dict]] | None = None) -> Iterator[None]:
         if calls is not None:
             calls.append((service, operation, params))
         refusing = service == "sqs" and str(params.get("QueueUrl", "")).endswith(SOURCE)
+        if service == "sqs" and operation == "ReceiveMessage" and \
+                str(params.get("QueueUrl", "")).endswith("-dlq"):
+            # Short polling samples some of SQS's servers: fewer messages than asked for,
+            # while more wait. Only an empty answer says the queue is (probably) empty.
+            params = {**params, "MaxNumberOfMessages": min(
+                int(params.get("MaxNumberOfMessages") or 1), SHORT)}
         if refusing and operation == "SendMessage" and \
                 REFUSED in str(params.get("MessageBody", "")):
             raise ClientError({"Error": {"Code": "KmsThrottled",
@@ -161,6 +168,15 @@ def _all(sqs: Any, url: str) -> list[tuple[str, dict]]:
     return sorted(found.values(), key=lambda m: m[0])
 
 
+def _stored(url: str) -> list[str]:
+    """The bodies of every message moto holds in a queue, visible or in flight."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sqs.models import sqs_backends
+
+    queue = sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_queue(url.rsplit("/", 1)[-1])
+    return sorted(message.body for message in queue._messages)
+
+
 def _count(sqs: Any, url: str) -> int:
     """Messages in the queue, visible or in flight (received and not yet deleted)."""
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
@@ -186,19 +202,27 @@ def _(project: Project) -> None:
         sqs = boto3.client("sqs")
         queue, dlq = _queues(sqs)
         bodies = _dead(sqs, dlq, 23)
-        _redrive(project, sqs, dlq, queue)
+        # Another producer's poison: no attributes, a body that is not JSON, not ASCII.
+        bare = "name,email\nZoë,zoë@exämple.com"
+        sqs.send_message(QueueUrl=dlq, MessageBody=bare)
+        _attempt("redrive (23 messages with attributes, and one without, whose body is not "
+                 "JSON)", _runbook(project).redrive, sqs, dlq, queue)
         moved = _all(sqs, queue)
         left = _count(sqs, dlq)
     got = sorted(body for body, _ in moved)
-    assert got == sorted(bodies), (
-        f"of 23 messages in the dead-letter queue, {len(got)} arrived in the queue"
+    assert got == sorted([*bodies, bare]), (
+        f"of 24 messages in the dead-letter queue, {len(got)} arrived in the queue"
         + (" (a message arrived twice)" if len(set(got)) < len(got) else "")
-        + ": each message must go back once")
-    lost = [body for body, attributes in moved if set(attributes) != {"correlation_id",
-                                                                       "attempt"}]
+        + (" (a body was changed)" if set(got) - {*bodies, bare} else "")
+        + ": each message must go back once, as it was (SQS may answer a receive with fewer "
+        "messages than asked for while more wait)")
+    lost = [body for body, attributes in moved if body != bare and set(attributes) != {
+        "correlation_id", "attempt"}]
     assert not lost, (
         f"{len(lost)} message(s) arrived without their message attributes (correlation_id, "
         "attempt): the correlation id that ties a message to its logs is gone")
+    invented = [attributes for body, attributes in moved if body == bare and attributes]
+    assert not invented, f"a message sent without attributes arrived with {invented[0]}"
     assert left == 0, (f"{left} message(s) are still in the dead-letter queue after they were "
                        "moved: delete each one once the queue has accepted it")
 
@@ -234,10 +258,17 @@ def _(project: Project) -> None:
         moved = _redrive(project, sqs, dlq, queue)
         arrived = sorted(body for body, _ in _all(sqs, queue))
         kept = _count(sqs, dlq)  # visible or in flight: the refused ones, nothing else
+        still = _stored(dlq)
     assert kept == 2, (
         f"the queue refused 2 of 15 messages; the dead-letter queue now holds {kept} "
         + ("(a refused message was deleted: it is lost)" if kept < 2 else
            "(more than the refused ones)") + ": a refused message must stay where it was")
+    refused = sorted(b for b in bodies if REFUSED in b)
+    assert still == refused, (
+        f"the queue refused 2 of 15 messages, and {len(set(refused) - set(still))} of them "
+        "were deleted from the dead-letter queue (lost for good) while accepted ones stayed "
+        "there (they will be sent twice): delete exactly the messages the answer lists as "
+        "Successful, matched by their Id")
     assert arrived == sorted(b for b in bodies if REFUSED not in b), (
         f"the queue refused 2 of 15 messages and received {len(arrived)}; the 13 others must "
         "still move")
