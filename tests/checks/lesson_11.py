@@ -379,9 +379,10 @@ def _zipped(text: str) -> bytes:
 
 
 def _function(versions: int, alias_at: int | str, *, weights: dict[str, float] | None = None,
-              deleted: tuple[int, ...] = ()) -> Any:
+              deleted: tuple[int, ...] = (), others: dict[str, str] | None = None) -> Any:
     """A function with `versions` published versions (some deleted), alias live on alias_at
-    (with a canary's weights if given). Returns the Lambda client."""
+    (with a canary's weights if given), created after the aliases `others` ({name: version}).
+    Returns the Lambda client."""
     import boto3
 
     iam = boto3.client("iam")
@@ -398,14 +399,16 @@ def _function(versions: int, alias_at: int | str, *, weights: dict[str, float] |
         lam.publish_version(FunctionName=FUNCTION)
     for number in deleted:
         lam.delete_function(FunctionName=FUNCTION, Qualifier=str(number))
+    for name, version in (others or {}).items():
+        lam.create_alias(FunctionName=FUNCTION, Name=name, FunctionVersion=version)
     options = {"RoutingConfig": {"AdditionalVersionWeights": weights}} if weights else {}
     lam.create_alias(FunctionName=FUNCTION, Name="live", FunctionVersion=str(alias_at),
                      **options)
     return lam
 
 
-def _alias(lam: Any) -> tuple[str, dict]:
-    alias = lam.get_alias(FunctionName=FUNCTION, Name="live")
+def _alias(lam: Any, name: str = "live") -> tuple[str, dict]:
+    alias = lam.get_alias(FunctionName=FUNCTION, Name=name)
     return alias["FunctionVersion"], (alias.get("RoutingConfig") or {}).get(
         "AdditionalVersionWeights") or {}
 
@@ -540,17 +543,28 @@ def _(project: Project) -> None:
 @ex112.behaviour("moves only the alias: publishes, deletes and changes nothing else",
                  hint=["Section 5: a rollback is instant because nothing is rebuilt: the old "
                        "version is still there.",
-                       "One update_alias; no publish_version, no update_function_code, no "
+                       "One update_alias, of the alias named by the argument; no publish_version, no update_function_code, no "
                        "deleting the bad version (you will want to look at it)."])
 def _(project: Project) -> None:
     calls: list[tuple[str, str, dict]] = []
     with _aws(calls):
-        lam = _function(6, 6)
+        lam = _function(6, 6, others={"beta": "6", "staging": "6"})
         calls.clear()
         _rollback(project, lam)
+        moved = {name: _alias(lam, name)[0] for name in ("live", "beta", "staging")}
     changes = sorted({op for service, op, _ in calls if service == "lambda" and op.startswith(
         ("Publish", "Update", "Delete", "Create", "Put")) and op != "UpdateAlias"})
     assert not changes, f"rollback called {', '.join(changes)}: only the alias should move"
+    assert moved == {"live": "5", "beta": "6", "staging": "6"}, (
+        f"the function has the aliases beta and staging next to live, all on version 6; after "
+        f"rollback of live they are on {moved}: only the alias named (live by default) moves")
+    with _aws():
+        lam = _function(6, 4, others={"staging": "6"})
+        _rollback(project, lam, alias="staging")
+        moved = {name: _alias(lam, name)[0] for name in ("live", "staging")}
+    assert moved == {"live": "4", "staging": "5"}, (
+        f"with live on 4 and staging on 6, rollback(..., alias='staging') left them on {moved}; "
+        "expected staging on 5 and live untouched: the alias argument names the alias to move")
 
 
 @ex112.behaviour("returns the version now live, as text",
