@@ -543,8 +543,9 @@ def _(project: Project) -> None:
 @ex112.behaviour("moves only the alias: publishes, deletes and changes nothing else",
                  hint=["Section 5: a rollback is instant because nothing is rebuilt: the old "
                        "version is still there.",
-                       "One update_alias, of the alias named by the argument; no publish_version, no update_function_code, no "
-                       "deleting the bad version (you will want to look at it)."])
+                       "One update_alias, of the alias the argument names; no "
+                       "publish_version, no update_function_code, no deleting the bad "
+                       "version (you will want to look at it)."])
 def _(project: Project) -> None:
     calls: list[tuple[str, str, dict]] = []
     with _aws(calls):
