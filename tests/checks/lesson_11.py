@@ -951,6 +951,7 @@ def _(project: Project) -> None:
     with _service(project) as service, _dynamodb_down(marker):
         leaks = []
         for method, path, body in (("GET", "/users", None),
+                                   ("GET", "/users/0b7c4d2e-5f6a-4b8c-9d0e-1f2a3b4c5d6e", None),
                                    ("POST", "/users", {"name": "Ada", "email": "a@example.com"})):
             status, _, text = _api(service["api"], method, path, body=body)
             if status != 500 or "secret-internal-name" in text or "Traceback" in text:
@@ -989,8 +990,31 @@ def _(project: Project) -> None:
                        "stay in CloudWatch for the logs' retention.",
                        "Log the few fields you need; leave log_event off (lesson 09)."])
 def _(project: Project) -> None:
+    from course.checks.kit import captured_logs
+    from course.learner import events
+
     traps = _traps(project, "log_event", *APP_FILES)
     assert not traps, f"whole events logged: {_say(traps)}"
+    # Provoked: what only a whole event holds (a token, a cookie, a receipt handle) must not
+    # reach the logs, however the event got there (raw_event, a helper, a record's dict).
+    token, cookie = "Bearer whole-event-7f3a9c", "session=whole-event-c00k1e"
+    signup = events.sqs(json.dumps({"name": "Linus", "email": "linus@example.com"}),
+                        queue="signups")
+    handle = signup["Records"][0]["receiptHandle"]
+    with _service(project) as service, captured_logs() as buffer:
+        _api(service["api"], "POST", "/users",
+             body={"name": "Ada Lovelace", "email": "ada@example.com", "age": 36},
+             headers={"Authorization": token, "Cookie": cookie})
+        _attempt("the sign-ups worker", service["worker"].lambda_handler, signup,
+                 lambda_context("users-worker"))
+    text = buffer.getvalue()
+    found = [what for what, value in (("the Authorization header", token[7:]),
+                                      ("the Cookie header", cookie),
+                                      ("an SQS record's receipt handle", handle)) if value in text]
+    assert not found, (
+        f"a POST /users and a sign-up through the worker left {', '.join(found)} in the logs: "
+        "a whole event (or record) was logged, with everything a client sent. Log the fields "
+        "you need, as keys")
 
 
 @ex113.behaviour("no keep-warm branch or pinger",
