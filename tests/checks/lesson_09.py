@@ -122,6 +122,10 @@ def _(project: Project) -> None:
     assert attribute.get("DataType") == "String" and attribute.get("StringValue") == REQUEST_ID, (
         f"the correlation_id attribute arrived as {attribute}; expected DataType String and "
         f"StringValue {REQUEST_ID!r}")
+    others = sorted(set(attributes) - {"correlation_id"})
+    assert not others, (
+        f"the message also carries the attribute(s) {others}: the exercise asks for one "
+        "attribute, and a message holds at most 10, which the senders share")
 
 
 @ex91.behaviour("correlation_id_of reads the id from a record of Lambda's SQS event",
@@ -140,10 +144,10 @@ def _(project: Project) -> None:
         f"for a record whose correlation_id attribute is {REQUEST_ID!r}, correlation_id_of "
         f"returned {got!r}: in Lambda's event the value is under 'stringValue'")
     other = {**record, "messageAttributes": {
-        **record["messageAttributes"],
-        "tenant": {"stringValue": "acme", "dataType": "String"}}}
-    got = _read(module, other, "a record with a second attribute")
-    assert got == REQUEST_ID, (f"with a second attribute next to it, correlation_id_of returned "
+        "tenant": {"stringValue": "acme", "dataType": "String"},
+        **record["messageAttributes"]}}
+    got = _read(module, other, "a record with another attribute before it")
+    assert got == REQUEST_ID, (f"with another attribute next to it, correlation_id_of returned "
                                f"{got!r}; expected {REQUEST_ID!r}")
 
 
@@ -186,6 +190,9 @@ def _(project: Project) -> None:
         ({**base, "messageAttributes": {"correlation_id": {"binaryValue": "AAEC",
                                                           "dataType": "Binary"}}},
          "a Binary correlation_id"),
+        ({**base, "messageAttributes": {"correlation_id": {"stringValue": "42",
+                                                          "dataType": "Number"}}},
+         "a correlation_id of dataType Number"),
     ]
     for record, what in cases:
         got = _read(module, record, what)
@@ -217,12 +224,24 @@ def _captured() -> Iterator[Output]:
                     handler, logging.FileHandler):
                 swapped.append((handler, handler.stream))
                 handler.stream = buffer
+    # Lines of the standard library's loggers reach the root logger: in Lambda its handler
+    # writes them to the function's log, as plain text.
+    # (Powertools' Logger filters its own records out of the root's handlers, as here.)
+    written = {logger.name for logger in loggers
+               if any(handler in dict(swapped) for handler in logger.handlers)}
+    root = logging.StreamHandler(buffer)
+    root.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    root.addFilter(lambda record: not any(
+        record.name == name or record.name.startswith(name + ".") for name in written))
+    logging.getLogger().addHandler(root)
     output = Output()
     try:
-        with contextlib.redirect_stdout(buffer), warnings.catch_warnings():
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer), \
+                warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield output
     finally:
+        logging.getLogger().removeHandler(root)
         for handler, stream in swapped:
             handler.stream = stream
         output.text = buffer.getvalue()
@@ -297,6 +316,11 @@ def _call(module: Any, event: dict[str, Any]) -> tuple[int, Any]:
     return int(response["statusCode"]), body
 
 
+# What the two failures' texts hold: the queue's URL and name, SQS's error, the endpoint.
+ERROR_TEXT = ("amazonaws.com", QUEUE, "does not exist", "NonExistentQueue", "QueueDoesNotExist",
+              "Could not connect", "An error occurred", "endpoint")
+
+
 def _failing_sqs() -> Any:
     """Every SQS call fails as when the endpoint cannot be reached."""
     from botocore.exceptions import EndpointConnectionError
@@ -314,24 +338,27 @@ def _failing_sqs() -> Any:
 INVALID = [("{not json", "a body that is not JSON"),
            ({"name": NAME}, "a sign-up without an email"),
            ({"name": NAME, "email": "ada-at-example", "age": 36}, "an invalid email"),
-           ({"name": NAME, "email": EMAIL, "role": "admin"}, "an unknown field")]
+           ({"name": NAME, "email": EMAIL, "role": "admin"}, "an unknown field"),
+           ([{"name": NAME, "email": EMAIL}], "a JSON array instead of an object"),
+           ({"name": " ", "email": "ada-at-example"}, "an empty name and an invalid email")]
 
 
-def _every_path(project: Project, **env: str | None) -> tuple[Output, list[tuple[str, int]]]:
+def _every_path(project: Project, **env: str | None
+                ) -> tuple[Output, list[tuple[str, int, Any]]]:
     """One warm environment serving: a good sign-up, each invalid one, then a queue that
-    fails (a missing queue, then no connection). (output, [(what, status)])."""
+    fails (a missing queue, then no connection). (output, [(what, status, body)])."""
     statuses = []
     with _queue() as (_, url), _captured() as out:
         module = _api(project, url, **env)
-        statuses.append(("a valid sign-up", _call(module, _event(GOOD))[0]))
+        statuses.append(("a valid sign-up", *_call(module, _event(GOOD))))
         for body, what in INVALID:
-            statuses.append((what, _call(module, _event(body, f"req-{uuid.uuid4().hex[:8]}"))[0]))
+            statuses.append((what, *_call(module, _event(body, f"req-{uuid.uuid4().hex[:8]}"))))
         os.environ["SIGNUPS_QUEUE_URL"] = url + "-missing"
-        statuses.append(("a queue that does not exist", _call(module, _event(GOOD, "req-q2"))[0]))
+        statuses.append(("a queue that does not exist", *_call(module, _event(GOOD, "req-q2"))))
         os.environ["SIGNUPS_QUEUE_URL"] = url
         with _failing_sqs():
             statuses.append(("an SQS endpoint that cannot be reached",
-                             _call(module, _event(GOOD, "req-q3"))[0]))
+                             *_call(module, _event(GOOD, "req-q3"))))
     return out, statuses
 
 
@@ -410,8 +437,16 @@ def _(project: Project) -> None:
                       "with a message that says to try again."])
 def _(project: Project) -> None:
     out, statuses = _every_path(project)
-    for what, status in statuses[-2:]:
+    for what, status, body in statuses[-2:]:
         assert status == 503, f"for {what} your API answered {status}; expected 503"
+        assert isinstance(body, dict) and isinstance(body.get("message"), str), (
+            f"for {what} your API answered the body {body!r:.120}; expected a JSON object "
+            "whose 'message' asks the client to try again")
+        told = [marker for marker in ERROR_TEXT if marker.lower() in json.dumps(body).lower()]
+        assert not told, (
+            f"for {what} your 503 tells the client {told[0]!r}, from the error's text: the "
+            "client learns your queue's name and endpoint and can do nothing with them. Log "
+            "the error; answer a fixed message")
     errors = [line for line in out.logs if line.get("level") == "ERROR"]
     assert len(errors) >= 2, (
         f"the two failed sends logged {len(errors)} ERROR line(s); expected one each: the "
@@ -450,7 +485,7 @@ def _(project: Project) -> None:
                       "INFO for the queued sign-up (with the message id SQS returned), WARNING "
                       "for a rejected one (with the field names), ERROR for a failed send."])
 def _(project: Project) -> None:
-    out, _ = _every_path(project)
+    out, statuses = _every_path(project)
     by_message: dict[str, list[dict]] = {}
     for line in out.logs:
         by_message.setdefault(line.get("message"), []).append(line)
@@ -464,6 +499,14 @@ def _(project: Project) -> None:
         for line in rejected), (
         f"expected {len(INVALID)} WARNING lines 'Sign-up rejected' with a fields list, one per "
         f"invalid sign-up; found {len(rejected)}: {[r.get('level') for r in rejected]}")
+    answered = [body.get("fields") if isinstance(body, dict) else None
+                for _, status, body in statuses if status == 400]
+    for line, fields, (_, what) in zip(rejected, answered, INVALID, strict=False):
+        assert isinstance(fields, list) and sorted(map(str, line["fields"])) == sorted(
+            map(str, fields)), (
+            f"for {what} the 400 names the fields {fields} and the 'Sign-up rejected' line "
+            f"{line['fields']}: the line names the same fields, so on-call can tell which "
+            "request it was")
     failed = by_message.get("Sign-up not queued") or []
     assert len(failed) == 2 and all(line.get("level") == "ERROR" for line in failed), (
         f"expected 2 ERROR lines 'Sign-up not queued'; found {len(failed)}")
@@ -486,7 +529,7 @@ def _leaks(text: str) -> list[str]:
                       "sign-up."])
 def _(project: Project) -> None:
     out, _ = _every_path(project, POWERTOOLS_LOGGER_LOG_EVENT="true")
-    leaks = _leaks(json.dumps(out.logs))
+    leaks = _leaks(out.text + json.dumps(out.logs))
     assert not leaks, (f"your log lines hold {', '.join(leaks)}: logs are kept for months and "
                        "read by many; they carry ids and field names, never the person's data "
                        "(POWERTOOLS_LOGGER_LOG_EVENT was set to true, as someone debugging "
@@ -499,22 +542,41 @@ def _(project: Project) -> None:
                       "Pass per-line keys with each call, or use clear_state=True on the "
                       "decorator."])
 def _(project: Project) -> None:
-    with _queue() as (_, url), _captured() as out:
-        module = _api(project, url)
-        _call(module, _event(GOOD, "req-first-0001"))
-        _call(module, _event({"name": NAME}, "req-second-0002"))
-    first = [line for line in out.logs if line.get("correlation_id") == "req-first-0001"]
-    second = [line for line in out.logs if line.get("correlation_id") == "req-second-0002"]
-    assert first and second, "expected lines from both requests, each with its correlation id"
-    earlier = {line["message_id"] for line in first if line.get("message_id")}
-    earlier.add("req-first-0001")
-    for line in second:
-        text = json.dumps(line)
-        stale = sorted(value for value in earlier if value in text)
-        assert not stale and "message_id" not in line, (
-            f"a line of the second request ({line.get('message')!r:.40}) still carries "
-            f"{stale or 'a message_id'} from the first request: an engineer reading it would "
-            "blame the wrong sign-up")
+    # Two environments: a valid sign-up then an invalid one, and the other way round. The
+    # first request of each is the reference: what a line holds in a fresh environment.
+    lines: dict[str, list[dict]] = {}
+    for order in ((GOOD, "req-first-0001"), ({"name": NAME}, "req-second-0002")), \
+            (({"name": NAME}, "req-first-0003"), (GOOD, "req-second-0004")):
+        with _queue() as (_, url), _captured() as out:
+            module = _api(project, url)
+            for body, request_id in order:
+                _call(module, _event(body, request_id))
+        for line in out.logs:
+            lines.setdefault(str(line.get("correlation_id")), []).append(line)
+    fresh = {"req-second-0002": lines.get("req-first-0003"),
+             "req-second-0004": lines.get("req-first-0001")}
+    for first, second in (("req-first-0001", "req-second-0002"),
+                          ("req-first-0003", "req-second-0004")):
+        assert lines.get(first) and lines.get(second), (
+            "expected lines from every request, each with its correlation id")
+        earlier = {line["message_id"] for line in lines[first] if line.get("message_id")}
+        earlier.add(first)
+        for line in lines[second]:
+            text = json.dumps(line)
+            stale = sorted(value for value in earlier if value in text)
+            assert not stale and ("message_id" not in line
+                                  or line.get("message") == "Sign-up queued"), (
+                f"a line of the second request ({line.get('message')!r:.40}) still carries "
+                f"{stale or 'a message_id'} from the first request: an engineer reading it "
+                "would blame the wrong sign-up")
+            reference = [other for other in fresh[second] or []
+                         if other.get("message") == line.get("message")] or fresh[second] or []
+            known = {key for other in reference for key in other}
+            extra = sorted(set(line) - known)
+            assert not extra, (
+                f"after another request, the line {line.get('message')!r:.40} carries "
+                f"{', '.join(extra)}, which the same line has not in a fresh environment: a "
+                "key of the earlier request stayed on the Logger")
 
 
 # --- 9.3 ---------------------------------------------------------------------------------
@@ -650,6 +712,18 @@ def _(project: Project) -> None:
     combos = {(m[0], tuple(sorted(m[3].items()))) for m in metrics}
     assert len(combos) <= 5, (f"your metrics make {len(combos)} dimension combinations for one "
                               "environment's traffic; expected a handful")
+
+
+@ex93.behaviour("nothing personal in the EMF documents, metadata included",
+                hint=["Lesson 09, 'Metrics as EMF': an EMF document is a log line, kept as long "
+                      "as the others; its metadata is searchable, so it is for ids.",
+                      "Keep names, emails, headers and bodies out of dimensions and metadata; "
+                      "a message id is fine."])
+def _(project: Project) -> None:
+    out, _ = _every_path(project)
+    leaks = _leaks(json.dumps(out.emf))
+    assert not leaks, (f"your EMF documents hold {', '.join(leaks)}: they are log lines like the "
+                       "others, kept for months and read by many")
 
 
 # --- questions ---------------------------------------------------------------------------

@@ -78,26 +78,32 @@ UNNEEDED = {
 ex101 = exercise("10.1", "A cheaper init for the users report", files=[REPORT], timeout=8)
 
 
-def _create_table(client: Any, items: int) -> None:
-    client.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+def _create_table(client: Any, items: int, name: str = TABLE) -> None:
+    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
                         KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}],
                         AttributeDefinitions=[{"AttributeName": "user_id",
                                                "AttributeType": "S"}])
     for number in range(items):
-        client.put_item(TableName=TABLE, Item={"user_id": {"S": f"u-{number:03}"},
+        client.put_item(TableName=name, Item={"user_id": {"S": f"u-{number:03}"},
                                                 "name": {"S": f"User {number}"}})
 
 
 @contextmanager
-def _report(project: Project, users: int, *, page_size: int = 0) -> Iterator[tuple[Any, list]]:
+def _report(project: Project, users: int, *, page_size: int = 0,
+            table: str | None = TABLE) -> Iterator[tuple[Any, list]]:
     """(the learner's module freshly imported, the botocore clients created since) inside a
-    moto mock holding a users table of `users` items; scans return at most page_size items."""
+    moto mock holding a users table of `users` items; scans return at most page_size items.
+    table=None: USERS_TABLE is not set, and the table has the default name, users."""
     import boto3
     import botocore.session
     from moto import mock_aws
 
-    os.environ.update({"USERS_TABLE": TABLE, "POWERTOOLS_SERVICE_NAME": "users-report",
+    os.environ.update({"POWERTOOLS_SERVICE_NAME": "users-report",
                        "POWERTOOLS_TRACE_DISABLED": "true"})
+    if table:
+        os.environ["USERS_TABLE"] = table
+    else:
+        os.environ.pop("USERS_TABLE", None)
     created: list[tuple[str, Any]] = []
     original = botocore.session.Session.create_client
 
@@ -113,7 +119,7 @@ def _report(project: Project, users: int, *, page_size: int = 0) -> Iterator[tup
                 params["Limit"] = min(params.get("Limit", page_size), page_size)
 
             boto3.DEFAULT_SESSION.events.register("provide-client-params.dynamodb.Scan", cap)
-        _create_table(boto3.client("dynamodb"), users)
+        _create_table(boto3.client("dynamodb"), users, table or "users")
         botocore.session.Session.create_client = counting
         try:
             sys.modules.pop(REPORT_MODULE, None)
@@ -152,6 +158,11 @@ def _(project: Project) -> None:
             f"for a table of 7 users, read in pages of 3, your handler answered {answer!r}; "
             "expected {'users': 7}: a scan returns one page, the next page starts at its "
             "LastEvaluatedKey")
+    with _report(project, 4, table=None) as (module, _):
+        answer = _call(module)
+        assert answer == {"users": 4}, (
+            f"with USERS_TABLE not set, and 4 users in the table named users, your handler "
+            f"answered {answer!r}; expected {{'users': 4}}: the table's name defaults to users")
 
 
 def _warm_constants(tree: ast.AST) -> list[str]:
@@ -182,11 +193,19 @@ def _warm_constants(tree: ast.AST) -> list[str]:
                        "Remove the test for the warmer key altogether: every event gets the "
                        "report."])
 def _(project: Project) -> None:
+    from course.learner import events
+
+    pings = [({"warmer": True}, "{'warmer': True}"), ({"ping": True}, "{'ping': True}"),
+             ({"source": "serverless-plugin-warmup"}, "serverless-plugin-warmup's ping"),
+             ({"keep-alive": True, "concurrency": 1}, "a keep-alive ping"),
+             (events.eventbridge_scheduled("users-report-daily"),
+              "EventBridge's scheduled event (the schedule that asks for the report)")]
     with _report(project, 2) as (module, _):
-        answer = _call(module, {"warmer": True})
-        assert answer == {"users": 2}, (
-            f"for the event {{'warmer': True}} your handler answered {answer!r}, not the report "
-            "{'users': 2}: the keep-warm branch is still there")
+        for event, what in pings:
+            answer = _call(module, event)
+            assert answer == {"users": 2}, (
+                f"for {what} your handler answered {answer!r}, not the report {{'users': 2}}: "
+                "a keep-warm branch is still there, whatever key it tests")
     tree = ast.parse(project.require(REPORT).read_text())
     found = _warm_constants(tree)
     assert not found, (f"{REPORT} still tests the event for {found[0]!r}: a warmer branch that "
@@ -403,6 +422,8 @@ def _(project: Project) -> None:
            "512 MB, 99.5 ms (billed 100 ms)")
     _close(cost(512, 100.0, architecture="arm64"), _expected(512, 100, ARM),
            "512 MB, exactly 100 ms")
+    _close(cost(512, 101.0, architecture="arm64"), _expected(512, 101, ARM),
+           "512 MB, exactly 101 ms")
 
 
 @ex102.behaviour("each architecture at its own price, arm64 by default",
@@ -423,9 +444,9 @@ def _(project: Project) -> None:
 @ex102.behaviour("cold starts add their INIT, for the share of invocations that are cold",
                  hint=["Lesson 10, 'INIT is billed': since August 2025 an on-demand zip "
                        "function's cold start bills its Init Duration too.",
-                       "A cold invocation bills init + duration; weight cold and warm "
-                       "invocations by cold_start_rate; with no cold starts, INIT costs "
-                       "nothing."])
+                       "A cold invocation bills init + duration, the sum rounded up once; "
+                       "round each kind of invocation first, then weight cold and warm ones "
+                       "by cold_start_rate."])
 def _(project: Project) -> None:
     cost = _cost(project)
     _close(cost(1024, 100, architecture="x86_64", init_ms=400, cold_start_rate=1.0),
@@ -434,6 +455,12 @@ def _(project: Project) -> None:
            _expected(1024, 200, X86), "a quarter of them cold (400 ms INIT)")
     _close(cost(1024, 100, architecture="arm64", init_ms=400, cold_start_rate=0.0),
            _expected(1024, 100, ARM), "no cold starts: INIT costs nothing")
+    _close(cost(1024, 100.4, architecture="x86_64", init_ms=400.4, cold_start_rate=1.0),
+           _expected(1024, 501, X86),
+           "every invocation cold: 100.4 ms + 400.4 ms INIT (one sum, rounded up once: 501 ms)")
+    _close(cost(1024, 12.3, architecture="x86_64", init_ms=250.9, cold_start_rate=0.5),
+           _expected(1024, (13 + 264) / 2, X86),
+           "half of them cold: 12.3 ms (billed 13 ms) warm, 12.3 + 250.9 ms (billed 264 ms) cold")
 
 
 @ex102.behaviour("the request charge is part of the cost",
@@ -521,6 +548,13 @@ def _(project: Project) -> None:
     assert got == 1769, (
         f"goal: at most 200 ms. recommend answered {got!r}; 1,769 and 3,008 MB are fast "
         "enough, 1,769 MB costs less")
+    close = [{"memory_mb": 128, "duration_ms": 10.0, "init_ms": 0.0},
+             {"memory_mb": 256, "duration_ms": 6.0, "init_ms": 0.0}]
+    got = _pick(recommend, close, max_duration_ms=20, architecture="arm64")
+    assert got == 128, (
+        f"goal: at most 20 ms. recommend answered {got!r}; 128 MB x 10 ms costs about a third "
+        "of a cent less per million than 256 MB x 6 ms: compare the costs as they are, "
+        "unrounded (at a billion invocations a month, that third of a cent is $3)")
 
 
 @ex103.behaviour("a duration exactly at the goal meets it",
@@ -572,9 +606,11 @@ def _(project: Project) -> None:
     results = [{"memory_mb": 512, "duration_ms": 200.0, "init_ms": 0.0},
                {"memory_mb": 1024, "duration_ms": 100.0, "init_ms": 0.0},
                {"memory_mb": 2048, "duration_ms": 80.0, "init_ms": 0.0}]
-    got = _pick(_recommend(project), results, max_duration_ms=500, architecture="arm64")
-    assert got == 1024, (f"512 MB x 200 ms and 1,024 MB x 100 ms cost the same; recommend "
-                         f"answered {got!r}, expected the faster, 1024")
+    for order in (results, results[::-1]):
+        got = _pick(_recommend(project), order, max_duration_ms=500, architecture="arm64")
+        assert got == 1024, (f"512 MB x 200 ms and 1,024 MB x 100 ms cost the same; recommend "
+                             f"answered {got!r}, expected the faster, 1024, whatever the "
+                             "order of the results")
 
 
 @ex103.behaviour("answers the memory size, in MB",

@@ -34,6 +34,7 @@ RUNBOOK = "scripts/runbook.py"
 TESTS = "tests/integration/test_service.py"
 CONFTEST = "tests/integration/conftest.py"
 REFUSED = "REFUSED"  # a message body holding this is refused by the source queue
+SHORT = 7  # a receive on a dead-letter queue answers at most 7 messages, as SQS may answer fewer
 SOURCE = "/signups"  # the source queue's URL ends so; its dead-letter queue's in -dlq
 PAGE = 50  # ListVersionsByFunction: at most 50 versions per page
 
@@ -65,6 +66,12 @@ def _aws(calls: list[tuple[str, str, dict]] | None = None) -> Iterator[None]:
         if calls is not None:
             calls.append((service, operation, params))
         refusing = service == "sqs" and str(params.get("QueueUrl", "")).endswith(SOURCE)
+        if service == "sqs" and operation == "ReceiveMessage" and \
+                str(params.get("QueueUrl", "")).endswith("-dlq"):
+            # Short polling samples some of SQS's servers: fewer messages than asked for,
+            # while more wait. Only an empty answer says the queue is (probably) empty.
+            params = {**params, "MaxNumberOfMessages": min(
+                int(params.get("MaxNumberOfMessages") or 1), SHORT)}
         if refusing and operation == "SendMessage" and \
                 REFUSED in str(params.get("MessageBody", "")):
             raise ClientError({"Error": {"Code": "KmsThrottled",
@@ -161,6 +168,15 @@ def _all(sqs: Any, url: str) -> list[tuple[str, dict]]:
     return sorted(found.values(), key=lambda m: m[0])
 
 
+def _stored(url: str) -> list[str]:
+    """The bodies of every message moto holds in a queue, visible or in flight."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sqs.models import sqs_backends
+
+    queue = sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_queue(url.rsplit("/", 1)[-1])
+    return sorted(message.body for message in queue._messages)
+
+
 def _count(sqs: Any, url: str) -> int:
     """Messages in the queue, visible or in flight (received and not yet deleted)."""
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
@@ -186,19 +202,27 @@ def _(project: Project) -> None:
         sqs = boto3.client("sqs")
         queue, dlq = _queues(sqs)
         bodies = _dead(sqs, dlq, 23)
-        _redrive(project, sqs, dlq, queue)
+        # Another producer's poison: no attributes, a body that is not JSON, not ASCII.
+        bare = "name,email\nZoë,zoë@exämple.com"
+        sqs.send_message(QueueUrl=dlq, MessageBody=bare)
+        _attempt("redrive (23 messages with attributes, and one without, whose body is not "
+                 "JSON)", _runbook(project).redrive, sqs, dlq, queue)
         moved = _all(sqs, queue)
         left = _count(sqs, dlq)
     got = sorted(body for body, _ in moved)
-    assert got == sorted(bodies), (
-        f"of 23 messages in the dead-letter queue, {len(got)} arrived in the queue"
+    assert got == sorted([*bodies, bare]), (
+        f"of 24 messages in the dead-letter queue, {len(got)} arrived in the queue"
         + (" (a message arrived twice)" if len(set(got)) < len(got) else "")
-        + ": each message must go back once")
-    lost = [body for body, attributes in moved if set(attributes) != {"correlation_id",
-                                                                       "attempt"}]
+        + (" (a body was changed)" if set(got) - {*bodies, bare} else "")
+        + ": each message must go back once, as it was (SQS may answer a receive with fewer "
+        "messages than asked for while more wait)")
+    lost = [body for body, attributes in moved if body != bare and set(attributes) != {
+        "correlation_id", "attempt"}]
     assert not lost, (
         f"{len(lost)} message(s) arrived without their message attributes (correlation_id, "
         "attempt): the correlation id that ties a message to its logs is gone")
+    invented = [attributes for body, attributes in moved if body == bare and attributes]
+    assert not invented, f"a message sent without attributes arrived with {invented[0]}"
     assert left == 0, (f"{left} message(s) are still in the dead-letter queue after they were "
                        "moved: delete each one once the queue has accepted it")
 
@@ -234,10 +258,17 @@ def _(project: Project) -> None:
         moved = _redrive(project, sqs, dlq, queue)
         arrived = sorted(body for body, _ in _all(sqs, queue))
         kept = _count(sqs, dlq)  # visible or in flight: the refused ones, nothing else
+        still = _stored(dlq)
     assert kept == 2, (
         f"the queue refused 2 of 15 messages; the dead-letter queue now holds {kept} "
         + ("(a refused message was deleted: it is lost)" if kept < 2 else
            "(more than the refused ones)") + ": a refused message must stay where it was")
+    refused = sorted(b for b in bodies if REFUSED in b)
+    assert still == refused, (
+        f"the queue refused 2 of 15 messages, and {len(set(refused) - set(still))} of them "
+        "were deleted from the dead-letter queue (lost for good) while accepted ones stayed "
+        "there (they will be sent twice): delete exactly the messages the answer lists as "
+        "Successful, matched by their Id")
     assert arrived == sorted(b for b in bodies if REFUSED not in b), (
         f"the queue refused 2 of 15 messages and received {len(arrived)}; the 13 others must "
         "still move")
@@ -348,9 +379,10 @@ def _zipped(text: str) -> bytes:
 
 
 def _function(versions: int, alias_at: int | str, *, weights: dict[str, float] | None = None,
-              deleted: tuple[int, ...] = ()) -> Any:
+              deleted: tuple[int, ...] = (), others: dict[str, str] | None = None) -> Any:
     """A function with `versions` published versions (some deleted), alias live on alias_at
-    (with a canary's weights if given). Returns the Lambda client."""
+    (with a canary's weights if given), created after the aliases `others` ({name: version}).
+    Returns the Lambda client."""
     import boto3
 
     iam = boto3.client("iam")
@@ -367,14 +399,16 @@ def _function(versions: int, alias_at: int | str, *, weights: dict[str, float] |
         lam.publish_version(FunctionName=FUNCTION)
     for number in deleted:
         lam.delete_function(FunctionName=FUNCTION, Qualifier=str(number))
+    for name, version in (others or {}).items():
+        lam.create_alias(FunctionName=FUNCTION, Name=name, FunctionVersion=version)
     options = {"RoutingConfig": {"AdditionalVersionWeights": weights}} if weights else {}
     lam.create_alias(FunctionName=FUNCTION, Name="live", FunctionVersion=str(alias_at),
                      **options)
     return lam
 
 
-def _alias(lam: Any) -> tuple[str, dict]:
-    alias = lam.get_alias(FunctionName=FUNCTION, Name="live")
+def _alias(lam: Any, name: str = "live") -> tuple[str, dict]:
+    alias = lam.get_alias(FunctionName=FUNCTION, Name=name)
     return alias["FunctionVersion"], (alias.get("RoutingConfig") or {}).get(
         "AdditionalVersionWeights") or {}
 
@@ -509,17 +543,29 @@ def _(project: Project) -> None:
 @ex112.behaviour("moves only the alias: publishes, deletes and changes nothing else",
                  hint=["Section 5: a rollback is instant because nothing is rebuilt: the old "
                        "version is still there.",
-                       "One update_alias; no publish_version, no update_function_code, no "
-                       "deleting the bad version (you will want to look at it)."])
+                       "One update_alias, of the alias the argument names; no "
+                       "publish_version, no update_function_code, no deleting the bad "
+                       "version (you will want to look at it)."])
 def _(project: Project) -> None:
     calls: list[tuple[str, str, dict]] = []
     with _aws(calls):
-        lam = _function(6, 6)
+        lam = _function(6, 6, others={"beta": "6", "staging": "6"})
         calls.clear()
         _rollback(project, lam)
+        moved = {name: _alias(lam, name)[0] for name in ("live", "beta", "staging")}
     changes = sorted({op for service, op, _ in calls if service == "lambda" and op.startswith(
         ("Publish", "Update", "Delete", "Create", "Put")) and op != "UpdateAlias"})
     assert not changes, f"rollback called {', '.join(changes)}: only the alias should move"
+    assert moved == {"live": "5", "beta": "6", "staging": "6"}, (
+        f"the function has the aliases beta and staging next to live, all on version 6; after "
+        f"rollback of live they are on {moved}: only the alias named (live by default) moves")
+    with _aws():
+        lam = _function(6, 4, others={"staging": "6"})
+        _rollback(project, lam, alias="staging")
+        moved = {name: _alias(lam, name)[0] for name in ("live", "staging")}
+    assert moved == {"live": "4", "staging": "5"}, (
+        f"with live on 4 and staging on 6, rollback(..., alias='staging') left them on {moved}; "
+        "expected staging on 5 and live untouched: the alias argument names the alias to move")
 
 
 @ex112.behaviour("returns the version now live, as text",
@@ -905,6 +951,7 @@ def _(project: Project) -> None:
     with _service(project) as service, _dynamodb_down(marker):
         leaks = []
         for method, path, body in (("GET", "/users", None),
+                                   ("GET", "/users/0b7c4d2e-5f6a-4b8c-9d0e-1f2a3b4c5d6e", None),
                                    ("POST", "/users", {"name": "Ada", "email": "a@example.com"})):
             status, _, text = _api(service["api"], method, path, body=body)
             if status != 500 or "secret-internal-name" in text or "Traceback" in text:
@@ -943,8 +990,31 @@ def _(project: Project) -> None:
                        "stay in CloudWatch for the logs' retention.",
                        "Log the few fields you need; leave log_event off (lesson 09)."])
 def _(project: Project) -> None:
+    from course.checks.kit import captured_logs
+    from course.learner import events
+
     traps = _traps(project, "log_event", *APP_FILES)
     assert not traps, f"whole events logged: {_say(traps)}"
+    # Provoked: what only a whole event holds (a token, a cookie, a receipt handle) must not
+    # reach the logs, however the event got there (raw_event, a helper, a record's dict).
+    token, cookie = "Bearer whole-event-7f3a9c", "session=whole-event-c00k1e"
+    signup = events.sqs(json.dumps({"name": "Linus", "email": "linus@example.com"}),
+                        queue="signups")
+    handle = signup["Records"][0]["receiptHandle"]
+    with _service(project) as service, captured_logs() as buffer:
+        _api(service["api"], "POST", "/users",
+             body={"name": "Ada Lovelace", "email": "ada@example.com", "age": 36},
+             headers={"Authorization": token, "Cookie": cookie})
+        _attempt("the sign-ups worker", service["worker"].lambda_handler, signup,
+                 lambda_context("users-worker"))
+    text = buffer.getvalue()
+    found = [what for what, value in (("the Authorization header", token[7:]),
+                                      ("the Cookie header", cookie),
+                                      ("an SQS record's receipt handle", handle)) if value in text]
+    assert not found, (
+        f"a POST /users and a sign-up through the worker left {', '.join(found)} in the logs: "
+        "a whole event (or record) was logged, with everything a client sent. Log the fields "
+        "you need, as keys")
 
 
 @ex113.behaviour("no keep-warm branch or pinger",
