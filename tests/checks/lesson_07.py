@@ -1293,8 +1293,7 @@ def _copies(instructions: list[Instruction]) -> list[tuple[int, list[str]]]:
             words = [w for w in instruction.args.split() if not w.startswith("--")]
             if words and words[0].startswith("["):
                 try:
-                    words = json.loads(instruction.args.split("]", 1)[0].split("[", 1)[0] + "["
-                                       + instruction.args.split("[", 1)[1])
+                    words = json.loads(instruction.args[instruction.args.index("["):])
                 except ValueError:
                     pass
             if len(words) >= 2 and workdir and not words[-1].startswith(("/", "$")):
