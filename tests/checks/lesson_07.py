@@ -51,6 +51,8 @@ CHECK_PINS = ("aws-lambda-powertools==3.37.0", "aws-xray-sdk==2.15.0", "wrapt==2
               "jmespath==1.1.0", "pydantic==2.14.3", "pydantic-core==2.50.4",
               "annotated-types==0.8.0", "typing-extensions==4.16.0", "typing-inspection==0.4.5")
 CACHE_NAMES = ("__pycache__", ".pytest_cache")
+# Options pip accepts in a requirements file that only make an install stricter.
+SAFE_OPTIONS = ("--require-hashes", "--only-binary", "--prefer-binary")
 
 
 def _normal(name: str) -> str:
@@ -114,6 +116,8 @@ def _parse(text: str) -> list[Pin]:
             spec_tokens.append(token)
             index += 1
         spec = " ".join(spec_tokens)
+        if spec_tokens and spec_tokens[0].split("=")[0] in SAFE_OPTIONS:
+            continue  # pip reads these from the file too; they only make the install stricter
         pin = Pin(spec, hashes=hashes)
         if not spec or spec.startswith("-"):
             pin.problem = (f"{spec or line!r} is an option, not a requirement: the file holds "
@@ -470,6 +474,39 @@ def _(project: Project) -> None:
                 "list the hash of every wheel you deploy")
 
 
+def _pip_dry_run(requirements: Path, arch: str) -> str:
+    """pip's own verdict on a requirements file, as the build runs it for Lambda's `arch`
+    (resolved and hash-checked from the wheelhouse, nothing installed): '' or pip's error."""
+    from course.learner import wheelhouse
+
+    target = _scratch("dry-run")
+    command = [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet",
+               "--requirement", str(requirements), "--target", str(target),
+               "--require-hashes", "--no-deps", "--only-binary=:all:", "--no-index",
+               "--find-links", str(_wheelhouse()), "--platform", wheelhouse.PLATFORMS[arch],
+               "--implementation", "cp", "--python-version", ".".join(map(str, RUNTIME))]
+    run = subprocess.run(command, capture_output=True, text=True, env=_pip_env(), timeout=120)
+    return _pip_said(run.stderr) if run.returncode else ""
+
+
+@ex71.behaviour("pip installs the file as written, hash-checked, for arm64 and for x86_64",
+                hint=["Lesson 07, 'Hashes': the build hands this very file to pip with "
+                      "--require-hashes; pip reads it line by line, and a `\\` continues a "
+                      "line only when it is the line's very last character.",
+                      "Run pip install --dry-run with the build's options on your file (section "
+                      "2's resolve() shows how) and read its first ERROR line: a comment or a "
+                      "space after a `\\`, or a hash that is not lower-case hex as pip prints "
+                      "it, are the usual causes."])
+def _(project: Project) -> None:
+    path = project.require(REQUIREMENTS)
+    _pins(project)  # the placeholder and an empty file have their own messages
+    for arch in ARCHES:
+        error = _pip_dry_run(path, arch)
+        assert not error, (
+            f"pip refuses {REQUIREMENTS} for python3.13 on {arch}: {error}. The build installs "
+            "this file as it is, so the zip could not be built")
+
+
 @ex71.behaviour("every module of src/ imports with only the pinned packages and the runtime's SDK",
                 hint=["Lesson 07, 'What goes into the zip': Lambda's Python has the standard "
                       "library and boto3, nothing else. Everything else your code imports "
@@ -632,6 +669,48 @@ def _(project: Project) -> None:
     _assert_platform(_installed(project, "x86_64", "3.13"), "x86_64")
 
 
+@once
+def _other_python(arch: str) -> str | None:
+    """A Python version other than the runtime's for which the wheelhouse has pydantic-core
+    for Lambda's Linux on `arch` (the wheels of this machine's Python), or None."""
+    found = set()
+    for wheel in _wheels():
+        if wheel.name == "pydantic-core":
+            for tag in wheel.tags:
+                match = re.fullmatch(r"cp3(\d+)", tag.interpreter)
+                if match and tag.platform.endswith(ARCHES[arch]) and \
+                        tag.platform.startswith("manylinux") and int(match[1]) != RUNTIME[1]:
+                    found.add(f"3.{match[1]}")
+    return min(found) if found else None
+
+
+@ex72.behaviour("python set to another version: the compiled dependencies are built for that "
+                "Python",
+                hint=["Lesson 07, exercise 7.2: install_dependencies builds for the Python "
+                      "version it is given, not always for the runtime's.",
+                      "Pass the python argument on to pip's --python-version; the runtime's "
+                      "3.13 is only its default."])
+def _(project: Project) -> None:
+    python = _other_python("arm64")
+    if python is None:  # no wheel of another Python for Lambda's Linux in this wheelhouse
+        return
+    install = _function(_build_module(project), "install_dependencies")
+    requirements = _scratch("other") / REQUIREMENTS
+    requirements.write_text(_requirements_text(SMALL_PINS))
+    target = _scratch("deps")
+    _, error, printed = _call(install, requirements, target, wheelhouse=_wheelhouse(),
+                              arch="arm64", python=python)
+    if error is not None:
+        raise AssertionError(_failure(f"install_dependencies(..., arch='arm64', "
+                                      f"python={python!r})", error, printed))
+    tag = f"cpython-{python.replace('.', '')}-aarch64-linux-gnu"
+    objects = _shared_objects(target)
+    assert objects and all(tag in o for o in objects), (
+        f"for python={python!r} the compiled modules are {', '.join(objects) or 'none'}; "
+        f"expected *.{tag}.so. A build that ignores its python argument deploys modules "
+        "another runtime version cannot import")
+
+
 @ex72.behaviour("arch=None and python=None: a build this interpreter can import",
                 hint=["Lesson 07, section 5: to prove a zip works on this machine, the same "
                       "pins are built for the interpreter at hand.",
@@ -739,6 +818,10 @@ def _(project: Project) -> None:
     assert error is not None and not _shared_objects(target), (
         "install_dependencies(..., arch='arm') built something instead of raising: a typo "
         "in a build setting must stop the build, not deploy the wrong platform")
+    assert isinstance(error, ValueError), (
+        f"install_dependencies(..., arch='arm') raised {type(error).__name__}: {str(error)[:120]}"
+        ". The function promises a ValueError that names the architectures it knows, which a "
+        "caller (or a CI log) can act on")
 
 
 # --- 7.3 --------------------------------------------------------------------------------------
@@ -746,6 +829,10 @@ def _(project: Project) -> None:
 ex73 = exercise("7.3", "A reproducible zip", files=[BUILD])
 TREE = {"handlers/__init__.py": "", "handlers/api.py": "def lambda_handler(e, c):\n    return 1\n",
         "models/user.py": "X = 1\n", "utils/data.json": '{"a": 1}\n'}
+# A compiled module's bytes: not UTF-8, as a layer's .so files are not.
+BINARY = {"models/_speedups.cpython-313-x86_64-linux-gnu.so": bytes(range(256)) * 4}
+OTHER_TREE = {"aws_lambda_powertools/__init__.py": "VERSION = 3\n",
+              "annotated_types/py.typed": ""}
 CACHES = {"handlers/__pycache__/api.cpython-313.pyc": "pyc", "models/user.pyc": "pyc",
           ".pytest_cache/v/cache/nodeids": "[]", "utils/__pycache__/x.cpython-311.pyc": "pyc"}
 
@@ -757,12 +844,18 @@ def _scratch_fast(label: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"course-{label}-", dir=base))
 
 
-def _tree(files: dict[str, str], *, reverse: bool = False, mtime: float | None = None) -> Path:
+def _tree(files: dict[str, str | bytes], *, reverse: bool = False, mtime: float | None = None,
+          mode: int | None = None) -> Path:
+    """A tree of `files` (text or bytes), written in sorted or reverse order; `mode` is each
+    file's permissions on disk (what a checkout under another umask gives)."""
     root = _scratch_fast("tree") / "src"
     for name in sorted(files, reverse=reverse):
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(files[name])
+        content = files[name]
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        if mode is not None:
+            path.chmod(mode)
         if mtime is not None:
             os.utime(path, (mtime, mtime))
     return root
@@ -797,10 +890,38 @@ def _(project: Project) -> None:
     assert names >= set(TREE), (
         f"the zip of a src/ holding {sorted(TREE)} has the entries {sorted(names)[:6]}: Lambda "
         "would look for handlers/api.py at the root of the zip")
+    names = set(_names(_zip(project, _tree(TREE), _tree(OTHER_TREE))))
+    missing = sorted((set(TREE) | set(OTHER_TREE)) - names)
+    assert not missing, (
+        f"write_zip(archive, tree, other_tree) left out {', '.join(missing[:3])}: every file of "
+        "each tree given belongs in the zip")
+    archive = _scratch_fast("zip") / "build" / "fresh" / "out.zip"
+    write_zip = _function(_build_module(project), "write_zip")
+    _, error, printed = _call(write_zip, archive, _tree(TREE))
+    assert error is None and archive.is_file(), (
+        _failure("write_zip into a folder that does not exist yet", error, printed)
+        if error is not None else "write_zip into a folder that does not exist yet wrote nothing")
     names = set(_names(_zip(project, _tree(TREE), prefix="python/")))
     assert names >= {"python/" + n for n in TREE}, (
         f"with prefix='python/' the entries are {sorted(names)[:6]}; expected python/handlers/"
         "api.py and so on (a layer's packages live under python/)")
+
+
+@ex73.behaviour("every file of each tree, byte for byte, binary files too",
+                hint=["Lesson 07, 'A reproducible zip': an entry holds the file's bytes; a layer "
+                      "is full of compiled modules (.so), which are not text.",
+                      "Read each file as bytes and give those bytes to writestr (writestr takes "
+                      "the data, not a file name)."])
+def _(project: Project) -> None:
+    files = {**TREE, **BINARY}
+    with zipfile.ZipFile(_zip(project, _tree(files))) as zipped:
+        stored = {n: zipped.read(n) for n in zipped.namelist() if not n.endswith("/")}
+    for name, content in files.items():
+        expected = content if isinstance(content, bytes) else content.encode()
+        assert name in stored, f"the zip has no entry {name}"
+        assert stored[name] == expected, (
+            f"the entry {name} holds {len(stored[name])} bytes ({stored[name][:30]!r}...), not the "
+            f"file's {len(expected)}: the function would import something else than your code")
 
 
 @ex73.behaviour("no caches: no __pycache__ folder, no .pyc file, no .pytest_cache",
@@ -815,18 +936,20 @@ def _(project: Project) -> None:
         "wrote them, change on every test run (so the zip's hash does too) and take space")
 
 
-@ex73.behaviour("the same files give the same bytes, whatever their times and the order "
-                "they were written",
-                hint=["Lesson 07, 'A reproducible zip': a zip entry stores the file's time, and "
-                      "entries are stored in the order you write them.",
-                      "Give every entry the same fixed date_time, and write the entries in "
-                      "sorted order, not in the order the disk lists them."])
+@ex73.behaviour("the same files give the same bytes, whatever their times, permissions and "
+                "the order they were written",
+                hint=["Lesson 07, 'A reproducible zip': a zip entry stores the file's time and "
+                      "mode, and entries are stored in the order you write them.",
+                      "Give every entry the same fixed date_time and the same mode (not the "
+                      "file's own), and write the entries in sorted order, not in the order the "
+                      "disk lists them."])
 def _(project: Project) -> None:
-    first = _zip(project, _tree(TREE, mtime=1_700_000_000))
-    second = _zip(project, _tree(TREE, reverse=True, mtime=1_800_000_000))
+    first = _zip(project, _tree(TREE, mtime=1_700_000_000, mode=0o644))
+    second = _zip(project, _tree(TREE, reverse=True, mtime=1_800_000_000, mode=0o664))
     digests = [hashlib.sha256(p.read_bytes()).hexdigest()[:12] for p in (first, second)]
     assert digests[0] == digests[1], (
-        f"two zips of the same files (written at other times, in another order) differ "
+        f"two zips of the same files (written at other times, with other permissions on disk, "
+        f"in another order) differ "
         f"(SHA-256 {digests[0]}... and {digests[1]}...): Terraform's source_code_hash would "
         "change, and deploy again, after every build")
 
@@ -838,13 +961,14 @@ def _(project: Project) -> None:
                       "A ZipInfo you create yourself has no permissions at all: set its "
                       "external_attr to a file mode such as 0o644, shifted 16 bits left."])
 def _(project: Project) -> None:
-    with zipfile.ZipFile(_zip(project, _tree(TREE))) as zipped:
+    with zipfile.ZipFile(_zip(project, _tree(TREE, mode=0o600))) as zipped:
         unreadable = [(i.filename, (i.external_attr >> 16) & 0o777) for i in zipped.infolist()
                       if not i.is_dir() and ((i.external_attr >> 16) & 0o444) != 0o444]
     assert not unreadable, (
         f"{unreadable[0][0]} is stored without read permission for everyone (mode "
-        f"{unreadable[0][1]:03o}): Lambda runs your code as another user, and the import fails "
-        "with \"Permission denied\"")
+        f"{unreadable[0][1]:03o}; the file on disk was 600, as a checkout under umask 077 "
+        "leaves it): Lambda runs your code as another user, and the import fails with "
+        "\"Permission denied\"")
 
 
 @ex73.behaviour("entries are compressed (deflate)",
@@ -879,15 +1003,25 @@ def _(project: Project) -> None:
 ex74 = exercise("7.4", "A function zip and a layer zip", files=[BUILD], timeout=8)
 
 
+# A module only the check's copy of src/ has: a build that zips another src/ lacks it.
+PROBE = "utils/course_build_probe.py"
+# A module the first of two builds in the same folder has, and the second must not.
+DELETED = "handlers/deleted_since_last_build.py"
+
+
 @once
 def _built(project: Project, arch: str | None, python: str | None, out: Path | None = None,
-           pins: tuple[str, ...] = CHECK_PINS) -> tuple[Path, Path, Path]:
+           pins: tuple[str, ...] = CHECK_PINS, extra: str = "") -> tuple[Path, Path, Path]:
     """(function.zip, layer.zip, out) of the learner's build() for a copy of their project that
-    holds the check's requirements file (`pins`, every hash of the wheelhouse)."""
+    holds the check's requirements file (`pins`, every hash of the wheelhouse), PROBE, and
+    `extra` (a module path) when given."""
     build = _function(_build_module(project), "build")
     root = _scratch("root")
     shutil.copytree(project.src, root / "src",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for module in (PROBE, extra):
+        if module and (root / "src" / module).parent.is_dir():
+            (root / "src" / module).write_text("PROBE = True\n")
     shutil.copy(_check_requirements(pins), root / REQUIREMENTS)
     out = out or _scratch("out")
     result, error, printed = _call(build, out, wheelhouse=_wheelhouse(), arch=arch,
@@ -913,8 +1047,14 @@ def _(project: Project) -> None:
     function, _, _ = _built(project, None, None)
     expected = {p.relative_to(project.src).as_posix() for p in project.src.rglob("*")
                 if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+    if (project.src / PROBE).parent.is_dir():
+        expected.add(PROBE)
     names = set(_names(function))
     missing, extra = sorted(expected - names), sorted(names - expected)
+    assert missing != [PROBE], (
+        f"function.zip lacks {PROBE}, which only the src/ of the root that build() was given "
+        "holds: zip root / 'src', not the folder of build_lambda.py (ROOT), or building another "
+        "checkout (CI, a release branch) ships this one's code")
     assert not missing, (
         f"function.zip lacks {', '.join(missing[:3])} (expected src/'s files at the root of the "
         "zip, e.g. handlers/api_gateway_handler.py)")
@@ -940,6 +1080,20 @@ def _(project: Project) -> None:
             "belong in it")
     code = [n for n in names if n.split("/")[1] in APP_PACKAGES]
     assert not code, f"layer.zip holds your code ({code[0]}): it belongs in function.zip"
+    _, small, _ = _small(project, "arm64")
+    pinned = {re.sub(r"[-.]", "_", pin.split("==")[0]) for pin in SMALL_PINS}
+    tops = {n.split("/")[1] for n in _names(small)}
+    others = sorted(t for t in tops if t.split("-")[0].removesuffix(".py") not in pinned)
+    assert not others, (
+        f"with a root whose {REQUIREMENTS} pins only {' and '.join(SMALL_PINS)}, layer.zip "
+        f"also holds {', '.join(others[:3])}: install root / '{REQUIREMENTS}', the file of the "
+        "project build() was given, not another one")
+
+
+def _small(project: Project, arch: str, out: Path | None = None) -> tuple[Path, Path, Path]:
+    """A build with one compiled package; the arm64 one's src/ holds DELETED too."""
+    return _built(project, arch, "3.13", out, pins=SMALL_PINS,
+                  extra=DELETED if arch == "arm64" and out is None else "")
 
 
 def _layer_objects(layer: Path) -> list[str]:
@@ -953,7 +1107,7 @@ def _layer_objects(layer: Path) -> list[str]:
                       "x86_64."])
 def _(project: Project) -> None:
     for arch in ("arm64", "x86_64"):
-        _, layer, _ = _built(project, arch, "3.13", pins=SMALL_PINS)
+        _, layer, _ = _small(project, arch)
         objects = _layer_objects(layer)
         wrong = [o for o in objects if f"cpython-313-{ARCHES[arch]}-linux-gnu" not in o]
         assert objects and not wrong, (
@@ -966,13 +1120,16 @@ def _(project: Project) -> None:
                       "what a folder already holds (it warns and skips).",
                       "Delete the dependencies folder before installing into it."])
 def _(project: Project) -> None:
-    _, _, out = _built(project, "arm64", "3.13", pins=SMALL_PINS)  # then x86_64 there
-    _, layer, _ = _built(project, "x86_64", "3.13", out, pins=SMALL_PINS)
+    _, _, out = _small(project, "arm64")  # then x86_64 there, with DELETED gone from src/
+    function, layer, _ = _small(project, "x86_64", out)
     leftovers = [o for o in _layer_objects(layer) if "aarch64" in o]
     assert not leftovers, (
         f"after an arm64 build then an x86_64 build in the same folder, the x86_64 layer still "
         f"holds {leftovers[0]}: the arm64 files were left behind, and the x86_64 function would "
         "fail to import pydantic")
+    assert DELETED not in _names(function), (
+        f"after a build whose src/ held {DELETED}, then a build without it in the same folder, "
+        "function.zip still holds it: a module you deleted stays deployed")
 
 
 @ex74.behaviour("the two zips answer an event from a clean folder (built for this interpreter)",
@@ -1073,8 +1230,11 @@ def _final_from(instructions: list[Instruction]) -> tuple[str, str]:
         if option.startswith("--platform="):
             platform = option.partition("=")[2]
     image = words[0] if words else ""
-    image = re.sub(r"\$\{?(\w+)\}?", lambda m: values.get(m.group(1), m.group(0)), image)
-    return image, platform
+
+    def fill(text: str) -> str:
+        return re.sub(r"\$\{?(\w+)\}?", lambda m: values.get(m.group(1), m.group(0)), text)
+
+    return fill(image), fill(platform)
 
 
 @ex75.behaviour("FROM AWS's base image for python3.13, pinned by a sha256 digest",
@@ -1106,7 +1266,7 @@ def _(project: Project) -> None:
                       "builds for it)."])
 def _(project: Project) -> None:
     image, platform = _final_from(_instructions(project))
-    assert platform == "linux/arm64" or re.search(r":[\w.]*-?arm64", image), (
+    assert platform in ("linux/arm64", "linux/arm64/v8") or re.search(r":[\w.]*-?arm64", image), (
         f"the FROM line does not choose arm64 (platform {platform or 'not set'}): built on an "
         "x86_64 laptop, the image would be x86_64 and fail on an arm64 function")
 
@@ -1115,18 +1275,36 @@ def _runs(instructions: list[Instruction]) -> list[tuple[int, Instruction]]:
     return [(n, i) for n, i in enumerate(instructions) if i.keyword == "RUN"]
 
 
+TASK_ROOTS = ("${LAMBDA_TASK_ROOT}", "$LAMBDA_TASK_ROOT", "/var/task")
+
+
 def _copies(instructions: list[Instruction]) -> list[tuple[int, list[str]]]:
-    found = []
+    """(index, sources + [destination]) of each COPY/ADD from the build context (a COPY
+    --from=<stage> copies from another stage, not from the project); a relative destination
+    is resolved against the WORKDIR set before it."""
+    found, workdir = [], ""
     for n, instruction in enumerate(instructions):
+        if instruction.keyword == "WORKDIR":
+            path = instruction.args.strip().strip('"').rstrip("/")
+            workdir = path if path.startswith(("/", "$")) else f"{workdir}/{path}"
         if instruction.keyword in ("COPY", "ADD"):
+            if re.search(r"(^|\s)--from[= ]", instruction.args):
+                continue
             words = [w for w in instruction.args.split() if not w.startswith("--")]
             if words and words[0].startswith("["):
                 try:
-                    words = json.loads(instruction.args)
+                    words = json.loads(instruction.args[instruction.args.index("["):])
                 except ValueError:
                     pass
+            if len(words) >= 2 and workdir and not words[-1].startswith(("/", "$")):
+                relative = words[-1].removeprefix("./").rstrip("/")
+                words = [*words[:-1], f"{workdir}/{relative}".rstrip("/.") or workdir]
             found.append((n, words))
     return found
+
+
+def _is_src(source: str) -> bool:
+    return source.rstrip("/") in ("src", "./src")
 
 
 def _pip_runs(instructions: list[Instruction]) -> list[tuple[int, str]]:
@@ -1139,12 +1317,23 @@ def _pip_runs(instructions: list[Instruction]) -> list[tuple[int, str]]:
                       "COPY the file into the image, then RUN pip install with it."])
 def _(project: Project) -> None:
     instructions = _instructions(project)
-    installs = [args for _, args in _pip_runs(instructions) if REQUIREMENTS in args]
+    installs = [(n, args) for n, args in _pip_runs(instructions) if REQUIREMENTS in args]
     assert installs, (
         f"no RUN pip install reads {REQUIREMENTS}: the image must install the same pinned, "
         "hashed dependencies as the zip (requirements.txt is the course's, not the app's)")
-    copied = any(REQUIREMENTS in " ".join(words[:-1]) for _, words in _copies(instructions))
+    copied = [n for n, words in _copies(instructions) if REQUIREMENTS in " ".join(words[:-1])]
     assert copied, f"{REQUIREMENTS} is never copied into the image, so pip cannot read it"
+    assert min(copied) < installs[0][0], (
+        f"pip install runs before {REQUIREMENTS} is copied into the image: at that step the "
+        "file is not there yet, and the build fails")
+    for _, args in installs:
+        words = args.split()
+        targeted = any(w in ("-t", "--target") or w.startswith(("--target=", "-t=")) for w in words)
+        assert not targeted or "--no-deps" in words, (
+            "pip install --target ignores what the base image already has, so without --no-deps "
+            "it resolves boto3's family (aws-xray-sdk needs botocore), which "
+            f"{REQUIREMENTS} does not pin or hash: in hash-checking mode the build fails. Install "
+            "exactly the pins, as the zip's build does")
 
 
 @ex75.behaviour("the dependencies are installed before the code is copied",
@@ -1156,7 +1345,7 @@ def _(project: Project) -> None:
     instructions = _instructions(project)
     installs = [n for n, args in _pip_runs(instructions) if REQUIREMENTS in args]
     code = [n for n, words in _copies(instructions)
-            if any(w.rstrip("/") in ("src", ".", "./src") for w in words[:-1])]
+            if any(_is_src(w) or w.rstrip("/") == "." for w in words[:-1])]
     assert installs and code, "the Dockerfile must install the requirements and copy src/"
     assert max(installs) < min(code), (
         "the code is copied before the dependencies are installed: every change to a handler "
@@ -1175,11 +1364,16 @@ def _(project: Project) -> None:
     assert not any(s in (".", "./", "*") for s in sources), (
         "a COPY takes the whole project folder: tests, .venv and anything else in it end up in "
         "the image (and secrets in it would ship too)")
-    src = [words for _, words in copies if any(w.rstrip("/") in ("src", "./src")
-                                               for w in words[:-1])]
+    others = sorted({s for s in sources if not _is_src(s)
+                     and s.removeprefix("./") != REQUIREMENTS})
+    assert not others, (
+        f"the image also gets {', '.join(others[:3])} from the project: only the content of "
+        f"src/ (and {REQUIREMENTS}, to install it) belongs in it. Tests, tooling and project "
+        "files make the image bigger and ship what the function never runs")
+    src = [words for _, words in copies if any(_is_src(w) for w in words[:-1])]
     assert src, "nothing copies src/ into the image"
     destination = src[0][-1].rstrip("/")
-    assert destination in ("${LAMBDA_TASK_ROOT}", "$LAMBDA_TASK_ROOT", "/var/task"), (
+    assert destination in TASK_ROOTS, (
         f"src/ is copied to {src[0][-1]}: Lambda imports the handler from ${{LAMBDA_TASK_ROOT}} "
         "(/var/task), where handlers/ must be a top-level folder")
 

@@ -504,7 +504,42 @@ def _data_attribute(kind: str, name: str, attribute: str, model: Terraform) -> A
 
 
 def _policy(body: dict[str, Any], model: Terraform) -> dict[str, Any]:
-    """The IAM policy JSON an aws_iam_policy_document block gives."""
+    """The IAM policy JSON an aws_iam_policy_document block gives: the statements of its
+    source_policy_documents, then its own (replacing a source's of the same sid), then those
+    of its override_policy_documents (likewise)."""
+    merged: list[dict[str, Any]] = []
+
+    def add(statements: list[Any]) -> None:
+        for statement in statements:
+            if not isinstance(statement, dict):
+                continue
+            sid = statement.get("Sid")
+            same = [n for n, s in enumerate(merged) if sid and s.get("Sid") == sid]
+            if same:
+                merged[same[0]] = statement
+            else:
+                merged.append(statement)
+
+    def documents(key: str) -> list[list[Any]]:
+        found = []
+        for document in _as_list(model.attr(body, key)):
+            try:
+                parsed = json.loads(document) if isinstance(document, str) else document
+            except ValueError:
+                continue
+            if isinstance(parsed, dict):
+                found.append(_as_list(parsed.get("Statement")))
+        return found
+
+    for statements in documents("source_policy_documents"):
+        add(statements)
+    add(_own_statements(body, model))
+    for statements in documents("override_policy_documents"):
+        add(statements)
+    return {"Version": "2012-10-17", "Statement": merged}
+
+
+def _own_statements(body: dict[str, Any], model: Terraform) -> list[dict[str, Any]]:
     statements = []
     for block in _blocks(body.get("statement")):
         statement: dict[str, Any] = {"Effect": model.attr(block, "effect", "Allow")}
@@ -526,7 +561,7 @@ def _policy(body: dict[str, Any], model: Terraform) -> dict[str, Any]:
         if conditions:
             statement["Condition"] = conditions
         statements.append(statement)
-    return {"Version": "2012-10-17", "Statement": statements}
+    return statements
 
 
 def _resource_attribute(kind: str, name: str, attribute: str, model: Terraform) -> Any:
@@ -624,6 +659,16 @@ def _dynamic(block: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return [entry[name] for entry in _blocks(block.get("dynamic")) if name in entry]
 
 
+def _with_attribute(model: Terraform, kind: str, name: str, key: str, value: Any) -> Terraform:
+    """The same configuration with one argument of one resource replaced (e.g. the worker's
+    timeout): what depends on it by reference follows, a value written out does not."""
+    resources = {k: dict(v) for k, v in model.resources.items()}
+    if name in resources.get(kind, {}):
+        resources[kind][name] = {**resources[kind][name], key: value}
+    return Terraform(model.root, resources, model.data, model.variables, model.locals,
+                     model.overrides)
+
+
 def _refers(expression: Any, target: str) -> bool:
     """Whether an unevaluated expression mentions `target` (e.g. 'aws_lambda_alias.api')."""
     return re.search(rf"\b{re.escape(target)}\b", json.dumps(expression)) is not None
@@ -655,6 +700,25 @@ def _(project: Project) -> None:
         assert model.with_vars(architecture="x86_64").attr(block, "architectures") == ["x86_64"], (
             f"aws_lambda_function.{name}'s architecture does not follow var.architecture: a "
             "build for x86_64 would be deployed as arm64")
+
+
+@ex81.behaviour("memory and timeout come from var.memory_size and var.timeout",
+                hint=["Lesson 08, exercise 8.1: memory and timeout differ between environments, "
+                      "so they are variables (variables.tf), for every function.",
+                      "Set memory_size and timeout of each of the three functions from the two "
+                      "variables, not from numbers."])
+def _(project: Project) -> None:
+    model = _terraform(project)
+    variant = model.with_vars(memory_size=1024, timeout=42)
+    for name in FUNCTIONS:
+        block = _function_block(model, name)
+        for key, variable, wanted in (("memory_size", "memory_size", 1024),
+                                      ("timeout", "timeout", 42)):
+            actual = variant.attr(block, key)
+            assert actual == wanted, (
+                f"with var.{variable} = {wanted}, aws_lambda_function.{name}'s {key} is "
+                f"{actual!r}: it does not follow the variable, so another environment's value "
+                "never reaches it")
 
 
 @ex81.behaviour("each handler names its function in the zip: module path from src/, no src.",
@@ -752,6 +816,11 @@ def _(project: Project) -> None:
     needed = {"api": {"USERS_TABLE": users}, "worker": {"USERS_TABLE": users,
                                                          "IDEMPOTENCY_TABLE": idempotency},
               "importer": {"USERS_TABLE": users}}
+    renamed = _with_attribute(model, "aws_dynamodb_table", "users", "name", "renamed-users")
+    renamed = _with_attribute(renamed, "aws_dynamodb_table", "idempotency", "name",
+                              "renamed-idempotency")
+    moved = {"USERS_TABLE": "renamed-users", "IDEMPOTENCY_TABLE": "renamed-idempotency"}
+    services: dict[str, str] = {}
     for name, tables in needed.items():
         block = _function_block(model, name)
         environments = _blocks(block.get("environment"))
@@ -761,14 +830,20 @@ def _(project: Project) -> None:
             assert isinstance(variables.get(key), str) and variables[key], (
                 f"aws_lambda_function.{name} does not set {key}: Powertools would log and "
                 "publish metrics under a default ('service_undefined', no namespace)")
+        services[name] = variables["POWERTOOLS_SERVICE_NAME"]
+        after = renamed.value(environments[0].get("variables"))
         for key, table in tables.items():
             assert variables.get(key) == table, (
                 f"aws_lambda_function.{name} sets {key} to {variables.get(key)!r}; the table "
                 f"is {table!r}. The code would use the wrong table (or its default)")
-            raw = json.dumps(environments[0].get("variables"))
-            assert "aws_dynamodb_table." in raw, (
-                f"aws_lambda_function.{name} writes the table name out: refer to the table "
-                "resource, so a rename changes both")
+            assert isinstance(after, dict) and after.get(key) == moved[key], (
+                f"aws_lambda_function.{name} writes {key} out: renamed, the table would be "
+                f"{moved[key]!r} while the function still reads {after.get(key)!r} (refer to "
+                "the table resource, so a rename changes both)")
+    shared = [s for s in services.values() if list(services.values()).count(s) > 1]
+    assert not shared, (
+        f"the functions share POWERTOOLS_SERVICE_NAME {shared[0]!r} ({services}): their logs, "
+        "traces and metrics could not be told apart. Give each function its own")
 
 
 @ex81.behaviour("JSON logs into a log group of its own, /aws/lambda/<function name>, with a "
@@ -791,6 +866,10 @@ def _(project: Project) -> None:
         assert isinstance(retention, int) and retention > 0, (
             f"the log group {expected} has no retention_in_days: CloudWatch keeps (and bills) "
             "the logs forever")
+        kept = model.with_vars(log_retention_days=365).attr(mine[0], "retention_in_days")
+        assert kept == 365, (
+            f"with var.log_retention_days = 365, the log group {expected} keeps {kept!r} days: "
+            "its retention does not follow the variable (production's year never reaches it)")
         configs = _blocks(block.get("logging_config"))
         assert configs and model.attr(configs[0], "log_format") == "JSON", (
             f"aws_lambda_function.{name} has no logging_config with log_format JSON")
@@ -813,6 +892,16 @@ def _(project: Project) -> None:
     assert _refers(config.get("qualifier"), "aws_lambda_alias.api"), (
         "the provisioned concurrency is not on the API's live alias (qualifier): it applies to "
         "a version or an alias, and clients call the alias")
+    api = _function_block(model, "api")
+    target = model.attr(config, "function_name")
+    assert target in (model.attr(api, "function_name"), _function_arn(model, "api")), (
+        f"the provisioned concurrency's function_name is {target!r}, not the API's function: "
+        "it would keep another function's environments warm")
+    executions = model.with_vars(provisioned_concurrency=3).attr(
+        config, "provisioned_concurrent_executions")
+    assert executions == 3, (
+        f"with var.provisioned_concurrency = 3, the config keeps {executions!r} environments: "
+        "the number should come from the variable that turns it on")
     count = model.attr(config, "count", 1)
     assert count == 0, (
         f"with the variables' defaults, provisioned concurrency is created ({count}): it is "
@@ -918,6 +1007,15 @@ def _(project: Project) -> None:
     assert "ReportBatchItemFailures" in (model.attr(mapping, "function_response_types") or []), (
         "the mapping does not ask for ReportBatchItemFailures: the worker's partial batch "
         "response (lesson 05) is ignored, and one bad message makes the whole batch retry")
+    assert model.attr(mapping, "enabled", True) is not False, (
+        "the mapping is created disabled (enabled = false): Lambda never polls the queue, and "
+        "the sign-ups wait there until their retention ends")
+    batch = model.attr(mapping, "batch_size", 10)
+    window = model.attr(mapping, "maximum_batching_window_in_seconds", 0)
+    assert not (isinstance(batch, int | float) and batch > 10) or (
+        isinstance(window, int | float) and window >= 1), (
+        f"batch_size is {batch} without maximum_batching_window_in_seconds: AWS refuses a "
+        "batch above 10 from SQS unless the batching window is at least 1 second")
     _the_queue(model)
 
 
@@ -944,6 +1042,8 @@ def _(project: Project) -> None:
         f"the redrive policy sends messages to {target!r}, which is not another aws_sqs_queue "
         "of the configuration")
     receives = policy.get("maxReceiveCount")
+    if isinstance(receives, str) and receives.strip().isdigit():
+        receives = int(receives)  # SQS reads the redrive policy's numbers from strings too
     assert isinstance(receives, int | float) and 2 <= receives <= 20, (
         f"maxReceiveCount is {receives!r}: 1 sends a message to the DLQ at its first failure "
         "(no retry at all); use a handful")
@@ -956,14 +1056,19 @@ def _(project: Project) -> None:
                       "a number written out breaks when the timeout changes."])
 def _(project: Project) -> None:
     model = _terraform(project)
-    for timeout in (None, 30, 60):
-        variant = model if timeout is None else model.with_vars(timeout=timeout)
+    variants = [model, model.with_vars(timeout=30), model.with_vars(timeout=60),
+                # the worker's own timeout changed, and nothing else: what follows it by
+                # reference keeps up; a value computed from anything else does not
+                _with_attribute(model, "aws_lambda_function", "worker", "timeout", 45),
+                _with_attribute(model, "aws_lambda_function", "worker", "timeout", 120)]
+    for variant in variants:
         name, queue = _the_queue(variant)
         worker = variant.attr(_function_block(variant, "worker"), "timeout", 3)
         visibility = variant.attr(queue, "visibility_timeout_seconds", 30)
         assert isinstance(visibility, int | float) and visibility >= 6 * worker, (
             f"with the worker's timeout at {worker} s, aws_sqs_queue.{name}'s visibility timeout "
-            f"is {visibility} s; it must be at least {6 * worker} s")
+            f"is {visibility} s; it must be at least {6 * worker} s. Compute it from the "
+            "worker's own timeout, so any change to it (and only it) carries over")
 
 
 def _notification(model: Terraform) -> dict[str, Any]:
@@ -987,17 +1092,21 @@ def _(project: Project) -> None:
         f"the notification is on bucket {bucket!r}, not aws_s3_bucket.imports")
     targets = _blocks(notification.get("lambda_function"))
     assert targets, "the notification has no lambda_function block"
-    target = targets[0]
-    arn = model.attr(target, "lambda_function_arn")
-    assert arn == _alias_arn(model, "importer"), (
-        f"the notification invokes {arn!r}; it should invoke the importer's live alias")
-    events = model.attr(target, "events") or []
-    assert any(e in ("s3:ObjectCreated:*", "s3:ObjectCreated:Put") for e in events), (
-        f"the notification's events are {events}; an import starts when an object is created")
-    prefix = model.attr(target, "filter_prefix")
-    assert prefix == "imports/", (
-        f"filter_prefix is {prefix!r}: without imports/, the reports the importer writes "
-        "under reports/ invoke it again")
+    for target in targets:
+        arn = model.attr(target, "lambda_function_arn")
+        assert arn == _alias_arn(model, "importer"), (
+            f"the notification invokes {arn!r}; it should invoke the importer's live alias")
+        events = set(model.attr(target, "events") or [])
+        created = {"s3:ObjectCreated:Put", "s3:ObjectCreated:Post", "s3:ObjectCreated:Copy",
+                   "s3:ObjectCreated:CompleteMultipartUpload"}
+        assert "s3:ObjectCreated:*" in events or created <= events, (
+            f"the notification's events are {sorted(events)}: an object can be created by a "
+            "plain upload, a multipart one (the CLI's for files above 8 MB), a form or a copy; "
+            "s3:ObjectCreated:* covers them all")
+        prefix = model.attr(target, "filter_prefix")
+        assert prefix == "imports/", (
+            f"a lambda_function block of the notification has filter_prefix {prefix!r}: "
+            "outside imports/, the reports the importer writes under reports/ invoke it again")
 
 
 def _permissions(model: Terraform, principal: str) -> list[dict[str, Any]]:
@@ -1026,20 +1135,45 @@ def _(project: Project) -> None:
     model = _terraform(project)
     permissions = _permissions(model, "s3.amazonaws.com")
     assert permissions, "no aws_lambda_permission lets s3.amazonaws.com invoke the importer"
-    permission = permissions[0]
+    bucket = _resource_attribute("aws_s3_bucket", "imports", "arn", model)
+    for permission in permissions:
+        source = model.attr(permission, "source_arn")
+        assert source == bucket, (
+            f"a permission for s3.amazonaws.com (on {_permission_targets(model, permission)!r}) "
+            f"has source_arn {source!r}: without the bucket's ARN, any bucket (in any account) "
+            "could invoke the function. Every permission for S3 names its bucket")
+    mine = [p for p in permissions
+            if _permission_targets(model, p) == _alias_arn(model, "importer")]
+    assert mine, (
+        f"the permissions for S3 are for {[_permission_targets(model, p) for p in permissions]}, "
+        "not the importer's live alias, which the notification invokes")
+    permission = mine[0]
     assert model.attr(permission, "action") == "lambda:InvokeFunction", (
         "the permission's action must be lambda:InvokeFunction")
-    assert _permission_targets(model, permission) == _alias_arn(model, "importer"), (
-        f"the permission is for {_permission_targets(model, permission)!r}, not the importer's "
-        "live alias, which the notification invokes")
-    source = model.attr(permission, "source_arn")
-    assert source == _resource_attribute("aws_s3_bucket", "imports", "arn", model), (
-        f"the permission's source_arn is {source!r}: without the bucket's ARN, any bucket (in "
-        "any account) could invoke the importer")
     depends = json.dumps(_notification(model).get("depends_on", []))
     assert "aws_lambda_permission" in depends, (
         "the notification does not depend_on the permission: Terraform may create it first, and "
         "S3 refuses a destination it cannot invoke")
+
+
+def _route_path(path: str) -> str:
+    """/users/{user_id}, /users/<user_id> and /users/{proxy+} all as /users/{}."""
+    return re.sub(r"\{[^}]*\}|<[^>]*>", "{}", path.strip()).rstrip("/") or "/"
+
+
+def _served(project: Project) -> set[tuple[str, str]]:
+    """(METHOD, path) of each route the users API's resolver serves (empty if none found)."""
+    path = project.src / "handlers" / "api_gateway_handler.py"
+    text = path.read_text(errors="replace") if path.is_file() else ""
+    return {(method.upper(), _route_path(route)) for method, route in re.findall(
+        r"@\w+\.(get|post|put|delete|patch)\(\s*[\"']([^\"']+)[\"']", text)}
+
+
+def _unrouted(project: Project, routes: list[tuple[str, str]]) -> list[str]:
+    """What the resolver serves that no (method, path) route lets through."""
+    given = {(m.upper(), _route_path(p)) for m, p in routes}
+    return sorted(f"{m} {p.replace('{}', '{user_id}')}" for m, p in _served(project)
+                  if (m, p) not in given and ("ANY", p) not in given)
 
 
 def _payload_for(project: Project) -> str:
@@ -1073,17 +1207,29 @@ def _(project: Project) -> None:
         f"the integration sends payload format {payload}, and your handler's resolver reads "
         f"{expected}: every request would fail inside the resolver")
     keys = []
+    integration_ids = {"integrations/" + str(_resource_attribute(
+        "aws_apigatewayv2_integration", n, "id", model)) for n in integrations}
     for route in model.resources.get("aws_apigatewayv2_route", {}).values():
         for_each = model.attr(route, "for_each")
         items = for_each if isinstance(for_each, list) else list((for_each or {}).values()) \
             if isinstance(for_each, dict) else [None]
         for item in items:
             scope = {"each": {"key": item, "value": item}}
-            keys.append(_evaluate(route.get("route_key"), model, scope))
+            key = _evaluate(route.get("route_key"), model, scope)
+            target = _evaluate(route.get("target"), model, scope)
+            assert target in integration_ids, (
+                f"the route {key} has target {target!r}: a route answers only through the "
+                "integration it names (integrations/<its id>); without one, nothing reaches "
+                "the function")
+            keys.append(key)
     paths = {str(k).split(" ", 1)[-1] for k in keys}
     assert "/users" in paths and any(re.fullmatch(r"/users/\{\w+\+?\}", p) for p in paths), (
         f"the API's routes are {sorted(map(str, keys))}: /users and /users/{{user_id}} must "
         "reach the function")
+    missing = _unrouted(project, [tuple(str(k).split(" ", 1)) for k in keys if " " in str(k)])
+    assert not missing, (
+        f"your resolver serves {', '.join(missing)}, which no route of the API lets through "
+        f"(routes: {sorted(map(str, keys))}): API Gateway answers 404 before the function runs")
 
 
 @ex82.behaviour("API Gateway may invoke the API's alias, from this API only",
@@ -1094,16 +1240,18 @@ def _(project: Project) -> None:
     model = _terraform(project)
     permissions = _permissions(model, "apigateway.amazonaws.com")
     assert permissions, "no aws_lambda_permission lets apigateway.amazonaws.com invoke the API"
-    permission = permissions[0]
-    assert _permission_targets(model, permission) == _alias_arn(model, "api"), (
-        f"the permission is for {_permission_targets(model, permission)!r}, not the API's live "
-        "alias")
-    source = str(model.attr(permission, "source_arn"))
     apis = [_resource_attribute("aws_apigatewayv2_api", n, "execution_arn", model)
             for n in model.resources.get("aws_apigatewayv2_api", {})]
-    assert any(source.startswith(a + "/") for a in apis), (
-        f"the permission's source_arn is {source!r}: without the API's execution ARN, any API "
-        "Gateway API could invoke the function")
+    for permission in permissions:
+        source = str(model.attr(permission, "source_arn"))
+        assert any(source.startswith(a + "/") for a in apis), (
+            f"a permission for apigateway.amazonaws.com (on "
+            f"{_permission_targets(model, permission)!r}) has source_arn {source!r}: without the "
+            "API's execution ARN, any API Gateway API could invoke the function. Every "
+            "permission for API Gateway names its API")
+    assert any(_permission_targets(model, p) == _alias_arn(model, "api") for p in permissions), (
+        f"the permissions for API Gateway are for "
+        f"{[_permission_targets(model, p) for p in permissions]}, not the API's live alias")
 
 
 # --- 8.3 ---------------------------------------------------------------------------------------
@@ -1124,17 +1272,25 @@ def _role_of(model: Terraform, name: str) -> tuple[str, dict[str, Any]]:
 
 def _policies(model: Terraform, name: str) -> list[dict[str, Any]]:
     """The policy documents of a function's role: inline ones and attached aws_iam_policy."""
-    role_name, _ = _role_of(model, name)
+    role_name, role = _role_of(model, name)
     identities = {_resource_attribute("aws_iam_role", role_name, a, model)
                   for a in ("id", "name", "arn")}
-    documents = []
+    documents = [model.attr(block, "policy") for block in _blocks(role.get("inline_policy"))
+                 if "policy" in block]
     for policy in model.resources.get("aws_iam_role_policy", {}).values():
         if model.attr(policy, "role") in identities:
             documents.append(model.attr(policy, "policy"))
+    attached: list[tuple[Any, Any]] = [(arn, arn) for arn in _as_list(
+        model.attr(role, "managed_policy_arns"))]
     for attachment in model.resources.get("aws_iam_role_policy_attachment", {}).values():
-        if model.attr(attachment, "role") not in identities:
-            continue
-        arn = model.attr(attachment, "policy_arn")
+        if model.attr(attachment, "role") in identities:
+            attached.append((model.attr(attachment, "policy_arn"),
+                             attachment.get("policy_arn")))
+    for attachment in model.resources.get("aws_iam_policy_attachment", {}).values():
+        if identities & set(map(str, _as_list(model.attr(attachment, "roles")))):
+            attached.append((model.attr(attachment, "policy_arn"),
+                             attachment.get("policy_arn")))
+    for arn, raw in attached:
         if isinstance(arn, str) and arn.startswith("arn:aws:iam::aws:policy/"):
             raise AssertionError(
                 f"{name}'s role attaches the AWS managed policy {arn.rsplit('/', 1)[-1]}: it "
@@ -1142,7 +1298,7 @@ def _policies(model: Terraform, name: str) -> list[dict[str, Any]]:
                 "table...). Write the statements for this function's own resources")
         for policy_name, policy in model.resources.get("aws_iam_policy", {}).items():
             if f"arn:aws:iam::{ACCOUNT}:policy/{model.attr(policy, 'name')}" == arn or \
-                    _refers(attachment.get("policy_arn"), f"aws_iam_policy.{policy_name}"):
+                    _refers(raw, f"aws_iam_policy.{policy_name}"):
                 documents.append(model.attr(policy, "policy"))
     parsed = []
     for document in documents:
@@ -1161,6 +1317,20 @@ def _statements(model: Terraform, name: str) -> list[dict[str, Any]]:
         statements = policy.get("Statement", [])
         found += statements if isinstance(statements, list) else [statements]
     return [s for s in found if isinstance(s, dict)]
+
+
+def _covers_everything(resource: str) -> bool:
+    """'*', or an ARN whose region or account is '*', or whose resource part is '*' or a whole
+    kind ('table/*', 'log-group:*'): every log group, table, queue or bucket it names."""
+    if resource.strip() == "*":
+        return True
+    parts = resource.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        return resource.endswith(":*") and resource.count(":") < 4
+    _, _, service, region, account, rest = parts
+    if "*" in (region, account) or rest == "*":
+        return True
+    return service != "s3" and re.fullmatch(r"[\w-]+[:/]\*", rest) is not None
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -1210,10 +1380,12 @@ def _(project: Project) -> None:
             assert not wild, (f"{name}'s policy allows {wild[0]!r}: a wildcard grants actions "
                               "the code never calls (delete the table, purge the queue...)")
             resources = [str(r) for r in _as_list(statement.get("Resource"))]
-            if "*" in resources or any(r.endswith(":*") and r.count(":") < 4 for r in resources):
+            wide = [r for r in resources if _covers_everything(r)]
+            if wide:
                 assert set(actions) <= XRAY, (
-                    f"{name}'s policy allows {actions} on every resource ('*'): name the ARNs "
-                    "of its own table, queue or bucket prefix")
+                    f"{name}'s policy allows {actions} on {wide[0]!r}: every resource of that "
+                    "kind (in any region or account, or all of them). Name the ARNs of its own "
+                    "log group, table, queue or bucket prefix")
 
 
 @ex83.behaviour("each function may write its own logs, and only its own",
@@ -1471,6 +1643,8 @@ DENIED_PROBES: dict[str, list[tuple[str, Callable[[Any, World], Any]]]] = {
             Bucket=w.names["bucket"], Key="imports/loop.csv", Body=b"x")),
         ("scanning the users table", lambda s, w: s.client("dynamodb").scan(
             TableName=w.names["users"])),
+        ("writing into the idempotency table", lambda s, w: s.client("dynamodb").put_item(
+            TableName=w.names["idempotency"], Item={"id": {"S": "x"}})),
     ],
 }
 
@@ -1546,13 +1720,22 @@ def _sam_function(template: dict[str, Any], name: str) -> dict[str, Any]:
     resource = template["Resources"].get(SAM_FUNCTIONS[name])
     assert isinstance(resource, dict) and resource.get("Type") == "AWS::Serverless::Function", (
         f"{TEMPLATE} has no AWS::Serverless::Function named {SAM_FUNCTIONS[name]}")
-    merged = dict((template.get("Globals") or {}).get("Function") or {})
-    for key, value in (resource.get("Properties") or {}).items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
-        else:
-            merged[key] = value
-    return merged
+    return _sam_merge((template.get("Globals") or {}).get("Function") or {},
+                      resource.get("Properties") or {})
+
+
+def _sam_merge(globals_: Any, own: Any) -> Any:
+    """SAM's rules for Globals: maps merge (key by key, all the way down), lists add up
+    (the global entries first; an entry given twice is kept once here), the resource's
+    plain values win."""
+    if isinstance(globals_, dict) and isinstance(own, dict):
+        merged = dict(globals_)
+        for key, value in own.items():
+            merged[key] = _sam_merge(merged[key], value) if key in merged else value
+        return merged
+    if isinstance(globals_, list) and isinstance(own, list):
+        return [*globals_, *[item for item in own if item not in globals_]]
+    return own
 
 
 @ex84.behaviour("cfn-lint finds no error and no warning",
@@ -1645,6 +1828,12 @@ def _(project: Project) -> None:
     paths = {route.get("Path") for route in routes}
     assert "/users" in paths and any(re.fullmatch(r"/users/\{\w+\+?\}", str(p)) for p in paths), (
         f"the Api function's routes are {sorted(map(str, paths))}: /users and /users/{{user_id}}")
+    missing = _unrouted(project, [(str(r.get("Method", "ANY")), str(r.get("Path")))
+                                  for r in routes])
+    assert not missing, (
+        f"your resolver serves {', '.join(missing)}, which no HttpApi event lets through: sam "
+        "local start-api answers 404 for it (Method ANY, as Terraform's routes, or one event "
+        "per method)")
 
 
 @ex84.behaviour("each function's environment names its service and Terraform's tables",
