@@ -26,6 +26,15 @@ def per_lesson(namespace: dict, base: type, items: Iterable[str]) -> None:
         namespace[name] = type(name, (base,), {"lesson": lesson, "__test__": True})
 
 
+def per_exercise(namespace: dict, base: type, items: Iterable[str]) -> None:
+    """As per_lesson, one class per exercise (Test<Base>NN_M, with `exercise = "N.M"`): for
+    suites whose cases of one lesson take minutes (the capstone's re-run every check)."""
+    for exercise_id in sorted(set(items), key=lambda e: tuple(map(int, e.split(".")))):
+        number = exercise_id.split(".")[1]
+        name = f"Test{base.__name__.removeprefix('_')}{lesson_of(exercise_id)}_{number}"
+        namespace[name] = type(name, (base,), {"exercise": exercise_id, "__test__": True})
+
+
 def lesson_of(item_id: str) -> str:
     """"4.2" -> "04"; "04-dynamodb" -> "04"."""
     head = item_id.split(".")[0].split("-")[0]

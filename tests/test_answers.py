@@ -14,7 +14,7 @@ import pytest
 
 from course.checks import _engine, exercises
 from course.workspace import course_home
-from tests.conftest import lesson_of, per_lesson
+from tests.conftest import per_exercise
 
 HOME = course_home()
 ANSWERS = HOME / "tests" / "answers"
@@ -84,19 +84,19 @@ def judge(case: Path, scratch: Path) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "case" in metafunc.fixturenames:
-        cases = [c for c in CASES if lesson_of(c.parent.name) == metafunc.cls.lesson]
+        cases = [c for c in CASES if c.parent.name == metafunc.cls.exercise]
         metafunc.parametrize("case", cases, ids=[f"{c.parent.name}/{c.name}" for c in cases])
 
 
 class _Answers:
     __test__ = False
-    lesson = ""
+    exercise = ""
 
     def test_answer(self, case: Path, tmp_path: Path) -> None:
         judge(case, tmp_path)
 
 
-per_lesson(globals(), _Answers, [c.parent.name for c in CASES])
+per_exercise(globals(), _Answers, [c.parent.name for c in CASES])
 
 
 def test_a_case_that_lies_is_caught(tmp_path: Path) -> None:
