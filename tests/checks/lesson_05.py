@@ -19,7 +19,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from course.checks import BehaviourTimeout, Project, exercise, question
-from course.checks.kit import captured_logs, dynamodb_put_faults, lambda_context, users_tables
+from course.checks.kit import (
+    captured_logs,
+    dynamodb_put_faults,
+    json_lines,
+    lambda_context,
+    users_tables,
+)
 
 HANDLER = "src/handlers/sqs_handler.py"
 MODULE = "handlers.sqs_handler"
@@ -565,14 +571,7 @@ def _logged_batch(project: Project, *bodies: str, level: str = "INFO") -> tuple[
 def _(project: Project) -> None:
     text, ids = _logged_batch(project, _signup("Ada", "ada@example.com"), "not JSON",
                               _signup("Eve", "eve-at-example.com"))
-    keyed = set()
-    for line in text.splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict):
-            keyed.add(str(entry.get("message_id")))
+    keyed = {str(entry.get("message_id")) for entry in json_lines(text)}
     for failed, what in ((ids[1], "not JSON"), (ids[2], "an invalid email")):
         assert failed in text, (
             f"a message that failed ({what}) left no trace of its id in the logs: when it "

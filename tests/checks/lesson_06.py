@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from course.checks import BehaviourTimeout, Project, exercise, question
-from course.checks.kit import captured_logs, dynamodb_put_faults, lambda_context
+from course.checks.kit import captured_logs, dynamodb_put_faults, json_lines, lambda_context
 
 HANDLER = "src/handlers/s3_handler.py"
 MODULE = "handlers.s3_handler"
@@ -932,14 +932,7 @@ def _(project: Project) -> None:
         event, ids = _sqs_event(_notification(s3, "imports/a.csv"), "not JSON",
                                 _notification(s3, "imports/down.csv"))
         _failed(module, event)
-    keyed = set()
-    for line in logs.getvalue().splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict):
-            keyed.add(str(entry.get("message_id")))
+    keyed = {str(entry.get("message_id")) for entry in json_lines(logs.getvalue())}
     for failed, what in ((ids[1], "not JSON"), (ids[2], "an import DynamoDB refused")):
         assert failed in keyed, (
             f"a message that failed ({what}) left no log line with its id under the key "

@@ -8,7 +8,8 @@ of a check module (this module imports only the standard library until a helper 
 - `mutated(module, mutate)`: while active, importing (or reloading) one of the learner's
   modules gives a broken copy of it (`mutate(module)` patches it after it loads), to prove
   that the learner's own tests catch that bug.
-- `captured_logs()`: everything printed or logged inside a block, in one buffer.
+- `captured_logs()`: everything printed or logged inside a block, in one buffer;
+  `json_lines(text)`: the JSON objects among its lines.
 - `users_tables(resource, users, idempotency)`: lesson 04's users table (with its email
   index) and Powertools' idempotency table, in the current moto mock.
 - `dynamodb_put_faults(failing, calls)`: a DynamoDB PutItem of chosen users is throttled
@@ -25,6 +26,7 @@ import gc
 import importlib.abc
 import importlib.machinery
 import io
+import json
 import logging
 import os
 import re
@@ -90,6 +92,19 @@ def captured_logs(fmt: str = "%(message)s") -> Iterator[io.StringIO]:
         logging.getLogger().removeHandler(extra)
         for handler, stream in saved:
             handler.setStream(stream)
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """The lines of `text` that are JSON objects (structured log lines), parsed."""
+    found = []
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            found.append(entry)
+    return found
 
 
 def users_tables(resource: Any, users: str, idempotency: str) -> Any:
