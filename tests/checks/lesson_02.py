@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from course.checks import Project, exercise, question
-from course.checks.kit import lambda_context
+from course.checks.kit import json_lines, lambda_context
 
 FILE = "src/handlers/powertools_handler.py"
 MODULE = "handlers.powertools_handler"
@@ -130,15 +130,8 @@ def _captured() -> Iterator[Output]:
         for handler, stream in swapped:
             handler.stream = stream
         output.text = buffer.getvalue()
-        for line in output.text.splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict) and isinstance(record.get("_aws"), dict):
-                output.emf.append(record)
-            elif isinstance(record, dict):
-                output.logs.append(record)
+        for record in json_lines(output.text):
+            (output.emf if isinstance(record.get("_aws"), dict) else output.logs).append(record)
 
 
 def _event(method: str, path: str, body: Any = None, **kwargs: Any) -> dict:

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from course.checks import BehaviourTimeout, Project, exercise, question
-from course.checks.kit import lambda_context
+from course.checks.kit import json_lines, lambda_context
 
 MODELS = "src/models/user.py"
 HANDLER = "src/handlers/api_gateway_handler.py"
@@ -478,13 +478,7 @@ def _captured_logs() -> Iterator[Logs]:
         for handler, stream in swapped:
             handler.setStream(stream)
         logs.text = buffer.getvalue()
-        for line in logs.text.splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict):
-                logs.records.append(record)
+        logs.records.extend(json_lines(logs.text))
 
 
 # --- 3.2 ---------------------------------------------------------------------------------

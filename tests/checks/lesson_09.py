@@ -25,6 +25,7 @@ from typing import Any
 from unittest import mock
 
 from course.checks import Project, exercise, question
+from course.checks.kit import json_lines, lambda_context, users_tables
 
 CORRELATION = "src/utils/correlation.py"
 CORRELATION_MODULE = "utils.correlation"
@@ -245,15 +246,8 @@ def _captured() -> Iterator[Output]:
         for handler, stream in swapped:
             handler.stream = stream
         output.text = buffer.getvalue()
-        for line in output.text.splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict) and isinstance(record.get("_aws"), dict):
-                output.emf.append(record)
-            elif isinstance(record, dict):
-                output.logs.append(record)
+        for record in json_lines(output.text):
+            (output.emf if isinstance(record.get("_aws"), dict) else output.logs).append(record)
 
 
 def _api(project: Project, url: str, **env: str | None) -> Any:
@@ -299,8 +293,6 @@ GOOD = {"name": f"  {NAME} ", "email": EMAIL.upper(), "age": 36}
 
 
 def _call(module: Any, event: dict[str, Any]) -> tuple[int, Any]:
-    from course.checks.kit import lambda_context
-
     try:
         response = module.lambda_handler(event, lambda_context("signups-api"))
     except Exception as exc:  # noqa: BLE001 - the learner reads what escaped
@@ -863,8 +855,6 @@ def _worker_run(project: Project, event: dict[str, Any]) -> tuple[Any, Output, d
     import boto3
     from moto import mock_aws
 
-    from course.checks.kit import lambda_context, users_tables
-
     users_name, idempotency_name = WORKER_TABLES
     os.environ.update(USERS_TABLE=users_name, IDEMPOTENCY_TABLE=idempotency_name,
                       POWERTOOLS_SERVICE_NAME="signups-worker")
@@ -874,7 +864,6 @@ def _worker_run(project: Project, event: dict[str, Any]) -> tuple[Any, Output, d
         users = users_tables(boto3.resource("dynamodb"), users_name, idempotency_name)
         for name in [n for n in sys.modules if n == WORKER_MODULE or n == CORRELATION_MODULE]:
             del sys.modules[name]
-        module = project.module(WORKER_MODULE)
         handler = project.function(WORKER_MODULE, "lambda_handler")
         with _captured() as out:
             try:
@@ -886,7 +875,6 @@ def _worker_run(project: Project, event: dict[str, Any]) -> tuple[Any, Output, d
                     "whose records carry correlation ids (or none) must be processed as "
                     "lesson 05's worker processes any batch") from None
         stored = {item["email"]: item["user_id"] for item in users.scan()["Items"]}
-    del module
     return response, out, stored
 
 

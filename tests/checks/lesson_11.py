@@ -650,6 +650,12 @@ def _inputs_key(root: Path) -> str:
     return digest.hexdigest()
 
 
+@once
+def _run_key(root: Path) -> str:
+    """_inputs_key, computed once per check run: every lesson's re-run behaviour needs it."""
+    return _inputs_key(root)
+
+
 def _passed_before(key: str, exercise_id: str) -> Path:
     from course import workspace
 
@@ -661,7 +667,7 @@ def _rerun(ids: list[str]) -> Callable[[Project], None]:
         from course.checks import _engine
 
         failing = []
-        key = _inputs_key(project.root)
+        key = _run_key(project.root)
         for exercise_id in ids:
             remembered = _passed_before(key, exercise_id)
             if remembered.exists():

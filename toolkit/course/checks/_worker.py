@@ -133,7 +133,7 @@ class CheckWorker:
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen[str] | None = None
-        self._log = workspace.scratch() / "worker.log"
+        self._log: Path | None = None  # set by start(): the running worker's stderr
         self._ready = False
         self._lock = threading.Lock()
 
@@ -164,7 +164,7 @@ class CheckWorker:
         reader.join(timeout)
         if not box or not box[0]:
             self.stop()
-            tail = self._log.read_text()[-600:] if self._log.exists() else ""
+            tail = self._log.read_text()[-600:] if self._log and self._log.exists() else ""
             raise WorkerError("The check worker stopped answering (it will restart on the next "
                               f"check). Its log, {self._log}, ends with:\n{tail}")
         return json.loads(box[0])

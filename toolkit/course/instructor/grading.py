@@ -58,7 +58,7 @@ SKIP_DIRS = {".course", ".git", ".venv", "venv", "node_modules", "__pycache__", 
 MAX_FILE = 20 * 2**20  # bigger workspace files are not copied
 MAX_FILES = 5000
 GRACE = 10.0  # seconds on top of a learner's summed limits
-WHEELHOUSE_LESSONS = {"7", "11"}  # their checks install the app's pinned wheels
+WHEELHOUSE_LESSONS = {"07", "11"}  # their checks install the app's pinned wheels
 
 
 def exercise_ids(lessons: list[str] | None = None) -> list[str]:
@@ -258,10 +258,11 @@ def grade_class(root: Path, jobs: int = 2, uid_base: int = UID_BASE, drop: bool 
     # Learners' checks run where the course folder is hidden but for the toolkit, the hidden
     # tests and the wheelhouse: tell them where those are rather than let them search.
     os.environ["COURSE_HOME"] = str(course_home())
-    os.environ["COURSE_WHEELHOUSE"] = str(wheelhouse.folder())
-    needs = sorted({e.split(".")[0] for e in ids} & WHEELHOUSE_LESSONS)
-    if needs and not wheelhouse.complete():
-        print(f"Warning: the wheelhouse ({wheelhouse.folder()}) is missing or incomplete: "
+    wheels = wheelhouse.folder()
+    os.environ["COURSE_WHEELHOUSE"] = str(wheels)
+    needs = sorted({exercises.get(e).lesson for e in ids} & WHEELHOUSE_LESSONS)
+    if needs and not wheelhouse.complete(wheels):
+        print(f"Warning: the wheelhouse ({wheels}) is missing or incomplete: "
               f"lessons {', '.join(needs)} will fail for every learner. Fetch it first: "
               "python -m course.learner.wheelhouse", file=sys.stderr)
     try:

@@ -43,8 +43,8 @@ def rows() -> list[tuple[bool, str, str]]:
     from course.learner import wheelhouse
 
     where = wheelhouse.folder()
-    found.append((wheelhouse.complete(), "Wheelhouse (lessons 07, 11)",
-                  str(where) if wheelhouse.complete() else
+    ready = wheelhouse.complete(where)
+    found.append((ready, "Wheelhouse (lessons 07, 11)", str(where) if ready else
                   f"{where} is missing or incomplete: `make wheelhouse` (needs the internet "
                   "once), or on a JupyterHub ask your instructor"))
     root = workspace.root()
